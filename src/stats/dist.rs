@@ -16,16 +16,6 @@ pub(crate) fn z_for_level(level: f64) -> f64 {
     -normal_quantile((1.0 - level) / 2.0)
 }
 
-/// `P(|Z| >= |z|)` for a standard normal `Z`.
-pub(crate) fn normal_two_sided_p(z: f64) -> f64 {
-    erf::erfc(z.abs() / std::f64::consts::SQRT_2)
-}
-
-/// `P(Z <= z)` for a standard normal `Z`.
-pub(crate) fn normal_cdf(z: f64) -> f64 {
-    0.5 * erf::erfc(-z / std::f64::consts::SQRT_2)
-}
-
 /// The upper tail `P(X >= x)` of a chi-square with `df` degrees of freedom.
 pub(crate) fn chi2_sf(x: f64, df: f64) -> f64 {
     if x <= 0.0 {
@@ -73,7 +63,7 @@ fn beta_quantile_lower(p: f64, a: f64, b: f64) -> f64 {
         }
         let ln_pdf = (a - 1.0) * x.ln() + (b - 1.0) * (-x).ln_1p() - ln_beta;
         let mut next = x - f / ln_pdf.exp();
-        if !(next > lo && next < hi) || !next.is_finite() {
+        if !(next > lo && next < hi && next.is_finite()) {
             // Newton left the bracket: bisect (geometrically near zero).
             next = if lo > 0.0 { (lo * hi).sqrt() } else { hi / 2.0 };
             if hi - lo <= 4.0 * f64::EPSILON * hi {
@@ -88,18 +78,28 @@ fn beta_quantile_lower(p: f64, a: f64, b: f64) -> f64 {
     x
 }
 
-/// `ln C(n, k)`.
-pub(crate) fn ln_choose(n: u64, k: u64) -> f64 {
-    ln_gamma(n as f64 + 1.0) - ln_gamma(k as f64 + 1.0) - ln_gamma((n - k) as f64 + 1.0)
-}
-
-/// The probabilities `P(X = k)` for `k = 0..=n`, `X ~ Binomial(n, 1/2)`,
-/// only up to `k = upto`.
+/// The probabilities `P(X = k)` for `k = 0..=upto` (capped at `n`),
+/// `X ~ Binomial(n, 1/2)`, by the ratio recurrence from `k = 0`: in plain
+/// arithmetic while `2^-n` is a normal double, in log space beyond.
 pub(crate) fn binom_half_pmf_upto(n: u64, upto: u64) -> Vec<f64> {
-    let ln_half_n = -(n as f64) * std::f64::consts::LN_2;
-    (0..=upto.min(n))
-        .map(|k| (ln_choose(n, k) + ln_half_n).exp())
-        .collect()
+    let last = upto.min(n);
+    let mut out = Vec::with_capacity(last as usize + 1);
+    if n <= 1000 {
+        let mut p = 0.5_f64.powi(n as i32);
+        out.push(p);
+        for k in 0..last {
+            p *= (n - k) as f64 / (k + 1) as f64;
+            out.push(p);
+        }
+    } else {
+        let mut lp = -(n as f64) * std::f64::consts::LN_2;
+        out.push(lp.exp());
+        for k in 0..last {
+            lp += ((n - k) as f64 / (k + 1) as f64).ln();
+            out.push(lp.exp());
+        }
+    }
+    out
 }
 
 /// The conditional distribution of the top-left cell of a 2x2 table given
@@ -199,6 +199,8 @@ pub(crate) fn bisect_increasing(
     if (hi - lo).abs() <= 1e-12 * hi.abs().max(1.0) {
         Ok(0.5 * (lo + hi))
     } else {
-        Err(StatsError::NoConvergence(format!("{what}: bisection left a wide bracket")))
+        Err(StatsError::NoConvergence(format!(
+            "{what}: bisection left a wide bracket"
+        )))
     }
 }

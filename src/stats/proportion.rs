@@ -20,7 +20,9 @@ fn check(x: u64, n: u64, level: f64) -> Result<(), StatsError> {
         return Err(StatsError::Empty("proportion of zero trials".into()));
     }
     if x > n {
-        return Err(StatsError::Invalid(format!("{x} successes out of {n} trials")));
+        return Err(StatsError::Invalid(format!(
+            "{x} successes out of {n} trials"
+        )));
     }
     check_level(level)
 }
@@ -46,8 +48,16 @@ pub(crate) fn wilson_bounds(x: u64, n: u64, z: f64) -> (f64, f64) {
     let denom = 1.0 + z2 / nf;
     let centre = (p + z2 / (2.0 * nf)) / denom;
     let half = z * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
-    let lower = if x == 0 { 0.0 } else { (centre - half).max(0.0) };
-    let upper = if x == n { 1.0 } else { (centre + half).min(1.0) };
+    let lower = if x == 0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let upper = if x == n {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
     (lower, upper)
 }
 
@@ -150,9 +160,15 @@ mod tests {
     #[test]
     fn zero_trials_is_an_error() {
         assert!(matches!(wilson(0, 0, 0.95), Err(StatsError::Empty(_))));
-        assert!(matches!(clopper_pearson(1, 0, 0.95), Err(StatsError::Empty(_))));
+        assert!(matches!(
+            clopper_pearson(1, 0, 0.95),
+            Err(StatsError::Empty(_))
+        ));
         assert!(matches!(jeffreys(2, 1, 0.95), Err(StatsError::Invalid(_))));
-        assert!(matches!(agresti_coull(0, 5, 1.0), Err(StatsError::Invalid(_))));
+        assert!(matches!(
+            agresti_coull(0, 5, 1.0),
+            Err(StatsError::Invalid(_))
+        ));
     }
 
     #[test]

@@ -176,13 +176,17 @@ fn solve_increasing(mut f: impl FnMut(f64) -> f64, what: &str) -> Result<f64, St
     while f(lo) > 0.0 {
         lo *= 2.0;
         if lo < -1500.0 {
-            return Err(StatsError::NoConvergence(format!("{what}: no lower bracket")));
+            return Err(StatsError::NoConvergence(format!(
+                "{what}: no lower bracket"
+            )));
         }
     }
     while f(hi) < 0.0 {
         hi *= 2.0;
         if hi > 1500.0 {
-            return Err(StatsError::NoConvergence(format!("{what}: no upper bracket")));
+            return Err(StatsError::NoConvergence(format!(
+                "{what}: no upper bracket"
+            )));
         }
     }
     super::dist::bisect_increasing(f, lo, hi, what)
