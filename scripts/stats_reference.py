@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Reference values for the `refusal_bias::stats` numerics.
+
+Run from the crate root with a Python that has scipy, statsmodels and mpmath:
+
+    python3 -m venv .venv && .venv/bin/pip install scipy statsmodels mpmath
+    .venv/bin/python scripts/stats_reference.py
+
+It writes tests/data/stats_reference.json, which tests/stats_reference.rs reads.
+Each case says where its numbers come from in a "source" field. Where scipy and
+statsmodels have no implementation the value is computed here from the
+textbook formula (noted "formula: ...") or by exact enumeration with mpmath.
+A case whose function must refuse the input carries "error": "<kind>" instead
+of numbers.
+"""
+
+import json
+import math
+import os
+import sys
+
+import mpmath
+import numpy as np
+import scipy
+import statsmodels
+from scipy import stats
+from scipy.stats.contingency import odds_ratio
+from statsmodels.stats.contingency_tables import Table2x2, mcnemar
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_confint,
+)
+
+mpmath.mp.dps = 50
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "stats_reference.json")
+
+
+def f(v):
+    """A float for JSON (numpy scalars are not serialisable)."""
+    return float(v)
+
+
+# --------------------------------------------------------------------------
+# One proportion
+# --------------------------------------------------------------------------
+PROPORTION_GRID = [
+    (0, 1), (1, 1), (0, 5), (5, 5), (1, 5), (0, 20), (20, 20), (1, 20), (3, 10),
+    (19, 20), (7, 13), (50, 100), (1, 1000), (999, 1000), (0, 100000),
+    (12345, 100000), (100000, 100000), (2, 3),
+]
+SM_METHOD = {"wilson": "wilson", "clopper_pearson": "beta",
+             "agresti_coull": "agresti_coull", "jeffreys": "jeffreys"}
+
+
+def proportion_cases():
+    out = []
+    for x, n in PROPORTION_GRID:
+        for level in (0.95, 0.9, 0.99):
+            for name, sm in SM_METHOD.items():
+                lo, up = proportion_confint(x, n, alpha=1 - level, method=sm)
+                lo, up = f(lo), f(up)
+                source = f"statsmodels proportion_confint(method={sm!r})"
+                if name == "jeffreys":
+                    # Brown, Cai and DasGupta (2001) boundary fix, which the
+                    # crate applies and statsmodels does not.
+                    if x == 0:
+                        lo = 0.0
+                    if x == n:
+                        up = 1.0
+                    source += " with the brown-cai-dasgupta boundary fix"
+                if name == "clopper_pearson":
+                    # statsmodels returns nan-replaced bounds at 0 and n
+                    if x == 0:
+                        lo = 0.0
+                    if x == n:
+                        up = 1.0
+                out.append(dict(method=name, x=x, n=n, level=level,
+                                estimate=x / n, lower=lo, upper=up, source=source))
+    # n = 0 is an error for every method
+    for name in SM_METHOD:
+        out.append(dict(method=name, x=0, n=0, level=0.95, error="empty",
+                        source="by definition"))
+    return out
+
+
+# --------------------------------------------------------------------------
+# Two independent proportions
+# --------------------------------------------------------------------------
+TWO_GRID = [
+    (0, 10, 3, 10), (3, 10, 0, 10), (0, 10, 0, 10), (10, 10, 3, 10),
+    (10, 10, 10, 10), (1, 1, 0, 1), (30, 100, 11, 100), (5, 20, 12, 25),
+    (1, 3, 2, 3), (500, 1000, 480, 1000), (12345, 50000, 4567, 50000),
+    (0, 5, 5, 5), (2, 7, 7, 7), (3, 4, 1, 4), (1, 200, 9, 150), (40, 41, 2, 3),
+]
+CORRECTIONS = ["none", "haldane_anscombe", "haldane_anscombe_if_zero"]
+
+
+def shifted(cells, correction):
+    if correction == "haldane_anscombe" or (
+            correction == "haldane_anscombe_if_zero" and 0 in cells):
+        return [c + 0.5 for c in cells]
+    return [float(c) for c in cells]
+
+
+def two_sample_cases():
+    rr, rd, woolf, exact, chi, fisher = [], [], [], [], [], []
+    for x1, n1, x2, n2 in TWO_GRID:
+        cells = [x1, n1 - x1, x2, n2 - x2]
+        tab = dict(a=cells[0], b=cells[1], c=cells[2], d=cells[3])
+        for level in (0.95, 0.9):
+            # rate ratio and woolf odds ratio (statsmodels Table2x2)
+            for corr in CORRECTIONS:
+                a, b, c, d = shifted(cells, corr)
+                t = Table2x2(np.array([[a, b], [c, d]]), shift_zeros=False)
+                case = dict(x1=x1, n1=n1, x2=x2, n2=n2, level=level, correction=corr,
+                            source="statsmodels Table2x2.riskratio / riskratio_confint")
+                if a == 0 or c == 0:
+                    case["error"] = "undefined"
+                else:
+                    lo, up = t.riskratio_confint(alpha=1 - level, method="normal")
+                    case.update(estimate=f(t.riskratio), lower=f(lo), upper=f(up))
+                rr.append(case)
+                case = dict(level=level, correction=corr, **tab,
+                            source="statsmodels Table2x2.oddsratio / oddsratio_confint")
+                if 0 in (a, b, c, d):
+                    case["error"] = "undefined"
+                else:
+                    lo, up = t.oddsratio_confint(alpha=1 - level, method="normal")
+                    case.update(estimate=f(t.oddsratio), lower=f(lo), upper=f(up))
+                woolf.append(case)
+            lo, up = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb",
+                                                compare="diff", alpha=1 - level)
+            rd.append(dict(x1=x1, n1=n1, x2=x2, n2=n2, level=level,
+                           estimate=x1 / n1 - x2 / n2, lower=f(lo), upper=f(up),
+                           source="statsmodels confint_proportions_2indep(method='newcomb')"))
+            # conditional exact odds ratio (scipy)
+            case = dict(level=level, **tab,
+                        source="scipy.stats.contingency.odds_ratio(kind='conditional')")
+            m = x1 + x2
+            lo_s, hi_s = max(0, m - n2), min(n1, m)
+            if lo_s == hi_s or x1 == hi_s:
+                case["error"] = "undefined"
+            else:
+                res = odds_ratio([[cells[0], cells[1]], [cells[2], cells[3]]],
+                                 kind="conditional")
+                ci = res.confidence_interval(confidence_level=level)
+                case.update(estimate=f(res.statistic), lower=f(ci.low), upper=f(ci.high))
+            exact.append(case)
+        for yates in (False, True):
+            case = dict(yates=yates, **tab,
+                        source="scipy.stats.chi2_contingency(correction=yates)")
+            if 0 in (n1, n2, x1 + x2, n1 + n2 - x1 - x2):
+                case["error"] = "undefined"
+            else:
+                r = stats.chi2_contingency([[cells[0], cells[1]], [cells[2], cells[3]]],
+                                           correction=yates)
+                case.update(statistic=f(r.statistic), p_value=f(r.pvalue), df=1.0)
+            chi.append(case)
+        for alt in ("two-sided", "less", "greater"):
+            r = stats.fisher_exact([[cells[0], cells[1]], [cells[2], cells[3]]],
+                                   alternative=alt)
+            fisher.append(dict(alternative=alt.replace("-", "_"), p_value=f(r.pvalue), **tab,
+                               source="scipy.stats.fisher_exact"))
+    return dict(rate_ratio=rr, risk_difference=rd, odds_ratio_woolf=woolf,
+                odds_ratio_exact=exact, chi_square=chi, fisher_exact=fisher)
+
+
+# --------------------------------------------------------------------------
+# Paired proportions
+# --------------------------------------------------------------------------
+PAIRED_GRID = [
+    (5, 12, 2, 81), (3, 1, 4, 2), (3, 0, 0, 2), (0, 1, 0, 0), (10, 0, 5, 10),
+    (0, 0, 3, 7), (20, 7, 7, 20), (0, 3, 0, 0), (50, 30, 12, 408),
+    (1000, 260, 180, 8560), (2, 1, 1, 0), (0, 25, 0, 25),
+]
+
+
+def wilson(x, n, z):
+    lo, up = proportion_confint(x, n, alpha=2 * stats.norm.sf(z), method="wilson")
+    return (0.0 if x == 0 else f(lo)), (1.0 if x == n else f(up))
+
+
+def paired_cases():
+    mc, ratio, diff = [], [], []
+    for a, b, c, d in PAIRED_GRID:
+        t = dict(a=a, b=b, c=c, d=d)
+        tab = np.array([[a, b], [c, d]])
+        k, m = min(b, c), b + c
+        exact_p = f(mcnemar(tab, exact=True).pvalue)
+        # mid-p: formula (Fagerland et al. 2013) with scipy's binomial
+        midp = min(1.0, f(2 * stats.binom.cdf(k, m, 0.5) - stats.binom.pmf(k, m, 0.5)))
+        case = dict(exact_p=exact_p, midp_p=midp, exact_statistic=float(k), **t,
+                    source="statsmodels mcnemar(exact=True); mid-p by formula with scipy.stats.binom")
+        if m == 0:
+            case["asymptotic_error"] = "undefined"
+        else:
+            r = mcnemar(tab, exact=False, correction=False)
+            case.update(asym_statistic=f(r.statistic), asym_p=f(r.pvalue))
+            if b == c:
+                # max(|b - c| - 1, 0): statsmodels/R would give 1/(b+c)
+                case.update(asym_cc_statistic=0.0, asym_cc_p=1.0)
+            else:
+                r = mcnemar(tab, exact=False, correction=True)
+                case.update(asym_cc_statistic=f(r.statistic), asym_cc_p=f(r.pvalue))
+        mc.append(case)
+        n = a + b + c + d
+        for level in (0.95, 0.9):
+            z = f(stats.norm.ppf(1 - (1 - level) / 2))
+            for corr in CORRECTIONS:
+                aa, bb, cc, dd = shifted([a, b, c, d], corr)
+                case = dict(level=level, correction=corr, **t,
+                            source="formula: wald log interval, var = (b+c)/((a+b)(a+c)), mpmath")
+                if aa + bb == 0 or aa + cc == 0:
+                    case["error"] = "undefined"
+                else:
+                    A, B, C = mpmath.mpf(aa), mpmath.mpf(bb), mpmath.mpf(cc)
+                    lr = mpmath.log((A + B) / (A + C))
+                    se = mpmath.sqrt((B + C) / ((A + B) * (A + C)))
+                    case.update(estimate=f(mpmath.exp(lr)), lower=f(mpmath.exp(lr - z * se)),
+                                upper=f(mpmath.exp(lr + z * se)))
+                ratio.append(case)
+            x1, x2 = a + b, a + c
+            p1, p2 = x1 / n, x2 / n
+            l1, u1 = wilson(x1, n, z)
+            l2, u2 = wilson(x2, n, z)
+            margins = [a + b, c + d, a + c, b + d]
+            phi = 0.0 if 0 in margins else (a * d - b * c) / math.sqrt(math.prod(margins))
+            dl1, du2, du1, dl2 = p1 - l1, u2 - p2, u1 - p1, p2 - l2
+            lo = p1 - p2 - math.sqrt(max(0.0, dl1**2 - 2 * phi * dl1 * du2 + du2**2))
+            up = p1 - p2 + math.sqrt(max(0.0, du1**2 - 2 * phi * du1 * dl2 + dl2**2))
+            diff.append(dict(level=level, estimate=p1 - p2, lower=max(-1.0, lo),
+                             upper=min(1.0, up), **t,
+                             source="formula: newcombe 1998 method 10 with statsmodels wilson bounds"))
+    return dict(mcnemar=mc, paired_ratio=ratio, paired_difference=diff)
+
+
+def main():
+    data = dict(
+        generator=dict(python=sys.version.split()[0], scipy=scipy.__version__,
+                       statsmodels=statsmodels.__version__, mpmath=mpmath.__version__,
+                       numpy=np.__version__),
+        proportion=proportion_cases(),
+    )
+    data.update(two_sample_cases())
+    data.update(paired_cases())
+    with open(OUT, "w") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True, allow_nan=False)
+        fh.write("\n")
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
