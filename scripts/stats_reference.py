@@ -235,6 +235,120 @@ def paired_cases():
     return dict(mcnemar=mc, paired_ratio=ratio, paired_difference=diff)
 
 
+# --------------------------------------------------------------------------
+# Stratified tables
+# --------------------------------------------------------------------------
+STRATA_GRID = [
+    [(10, 5, 3, 12), (8, 7, 4, 11), (6, 9, 2, 13)],
+    [(0, 5, 3, 12), (8, 0, 4, 11), (6, 9, 0, 13)],
+    [(3, 2, 1, 4), (0, 0, 0, 0), (1, 0, 0, 0), (5, 5, 2, 8)],
+    [(300, 700, 120, 880), (250, 750, 100, 900), (410, 590, 200, 800), (50, 950, 10, 990)],
+    [(20, 5, 5, 20), (5, 20, 20, 5)],
+    [(7, 3, 2, 8)],
+    [(0, 10, 0, 10), (5, 5, 2, 8), (4, 6, 1, 9)],
+    [(0, 10, 0, 10), (0, 5, 0, 5)],
+    [(2, 0, 0, 3), (1, 0, 0, 1)],
+    [(1, 1, 1, 1), (2, 3, 3, 2), (0, 1, 1, 0)],
+]
+
+
+def stratified_cases():
+    from statsmodels.stats.contingency_tables import StratifiedTable
+    out = dict(cmh=[], mh_odds_ratio=[], mh_rate_ratio=[], breslow_day=[])
+    for strata in STRATA_GRID:
+        s = [dict(a=a, b=b, c=c, d=d) for a, b, c, d in strata]
+        # strata with fewer than two observations carry no information and
+        # make statsmodels divide by zero: the crate skips them, so do we
+        kept = [t for t in strata if sum(t) >= 2]
+        arr = np.array([[[a, b], [c, d]] for a, b, c, d in kept], dtype=float)
+        arr = np.transpose(arr, (1, 2, 0))
+        st = StratifiedTable(arr)
+        var = sum((a + b) * (c + d) * (a + c) * (b + d) / (sum(t) ** 2 * (sum(t) - 1))
+                  for t in kept for a, b, c, d in [t])
+        for cc in (False, True):
+            case = dict(strata=s, continuity=cc,
+                        source="statsmodels StratifiedTable.test_null_odds")
+            if var == 0:
+                case["error"] = "undefined"
+            else:
+                dev = sum(a - (a + b) * (a + c) / (a + b + c + d) for a, b, c, d in kept)
+                if cc and abs(dev) < 0.5:
+                    # the crate caps the correction (as R does); statsmodels does not
+                    stat = 0.0
+                    case["source"] = "formula: capped continuity correction"
+                else:
+                    stat = f(st.test_null_odds(correction=cc).statistic)
+                case.update(statistic=stat, p_value=f(stats.chi2.sf(stat, 1)))
+            out["cmh"].append(case)
+        R = sum(a * d / sum(t) for t in kept for a, b, c, d in [t])
+        S = sum(b * c / sum(t) for t in kept for a, b, c, d in [t])
+        for level in (0.95, 0.9):
+            case = dict(strata=s, level=level,
+                        source="statsmodels StratifiedTable.oddsratio_pooled_confint (rgb)")
+            if R == 0 or S == 0:
+                case["error"] = "undefined"
+            else:
+                lo, up = st.oddsratio_pooled_confint(alpha=1 - level, method="normal")
+                case.update(estimate=f(st.oddsratio_pooled), lower=f(lo), upper=f(up))
+            out["mh_odds_ratio"].append(case)
+            # Greenland-Robins variance: not in statsmodels, so mpmath by formula;
+            # the point estimate is checked against statsmodels' riskratio_pooled
+            mp = mpmath.mpf
+            Rr = sum(mp(a) * (c + d) / sum(t) for t in kept for a, b, c, d in [t])
+            Sr = sum(mp(c) * (a + b) / sum(t) for t in kept for a, b, c, d in [t])
+            case = dict(strata=s, level=level,
+                        source="formula: greenland-robins 1985 variance, mpmath")
+            if Rr == 0 or Sr == 0:
+                case["error"] = "undefined"
+            else:
+                V = sum((mp(a + b) * (c + d) * (a + c) - mp(a) * c * sum(t)) / mp(sum(t)) ** 2
+                        for t in kept for a, b, c, d in [t])
+                lr = mpmath.log(Rr / Sr)
+                se = mpmath.sqrt(V / (Rr * Sr))
+                z = mpmath.mpf(f(stats.norm.ppf(1 - (1 - level) / 2)))
+                est = f(mpmath.exp(lr))
+                assert abs(est - st.riskratio_pooled) <= 1e-12 * est
+                case.update(estimate=est, lower=f(mpmath.exp(lr - z * se)),
+                            upper=f(mpmath.exp(lr + z * se)))
+            out["mh_rate_ratio"].append(case)
+        usable = [t for t in strata if min(t[0] + t[1], t[2] + t[3], t[0] + t[2], t[1] + t[3]) > 0]
+        for tarone in (False, True):
+            case = dict(strata=s, tarone=tarone,
+                        source="formula: breslow-day with tarone, mpmath quadratic root; "
+                               "statistic cross-checked with statsmodels test_equal_odds")
+            if R == 0 or S == 0 or len(usable) < 2:
+                case["error"] = "undefined"
+            else:
+                r = mpmath.mpf(R) / mpmath.mpf(S)
+                r = mpmath.fsum(mpmath.mpf(a) * d / sum(t) for t in kept for a, b, c, d in [t]) / \
+                    mpmath.fsum(mpmath.mpf(b) * c / sum(t) for t in kept for a, b, c, d in [t])
+                stat, dev, vs = mpmath.mpf(0), mpmath.mpf(0), mpmath.mpf(0)
+                for a, b, c, d in usable:
+                    n1, n2, m1 = mp(a + b), mp(c + d), mp(a + c)
+                    A, B, C = 1 - r, n2 - m1 + r * (n1 + m1), -r * n1 * m1
+                    lo_s, hi_s = max(0, m1 - n2), min(n1, m1)
+                    if A == 0:
+                        roots = [-C / B]
+                    else:
+                        D = mpmath.sqrt(B * B - 4 * A * C)
+                        roots = [(-B + D) / (2 * A), (-B - D) / (2 * A)]
+                    e = [x for x in roots if lo_s <= x <= hi_s][0]
+                    v = 1 / (1 / e + 1 / (n1 - e) + 1 / (m1 - e) + 1 / (n2 - m1 + e))
+                    stat += (a - e) ** 2 / v
+                    dev += a - e
+                    vs += v
+                if tarone:
+                    stat -= dev ** 2 / vs
+                df = len(usable) - 1
+                if len(usable) == len(strata) and r != 1:
+                    sm = st.test_equal_odds(adjust=tarone).statistic
+                    assert abs(sm - f(stat)) <= 1e-6 * max(1.0, abs(sm)), (sm, stat)
+                case.update(statistic=f(stat), df=float(df),
+                            p_value=f(stats.chi2.sf(f(stat), df)))
+            out["breslow_day"].append(case)
+    return out
+
+
 def main():
     data = dict(
         generator=dict(python=sys.version.split()[0], scipy=scipy.__version__,
@@ -244,6 +358,7 @@ def main():
     )
     data.update(two_sample_cases())
     data.update(paired_cases())
+    data.update(stratified_cases())
     with open(OUT, "w") as fh:
         json.dump(data, fh, indent=1, sort_keys=True, allow_nan=False)
         fh.write("\n")

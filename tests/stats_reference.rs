@@ -7,7 +7,7 @@
 
 use refusal_bias::stats::{
     Alternative, Estimate, PairedTable, StatsError, Table2x2, TestResult, ZeroCellCorrection,
-    paired, proportion, two_sample,
+    paired, proportion, stratified, two_sample,
 };
 use serde_json::Value;
 
@@ -272,5 +272,48 @@ fn paired_difference() {
     for c in cases(&r, "paired_difference") {
         let got = paired::difference(&paired_table(c), num(c, "level"));
         check_or_error(got, c, "error", |e| check_estimate(e, c, REL));
+    }
+}
+
+fn strata(c: &Value) -> Vec<Table2x2> {
+    c["strata"].as_array().unwrap().iter().map(table).collect()
+}
+
+#[test]
+fn cmh() {
+    let r = reference();
+    for c in cases(&r, "cmh") {
+        let got = stratified::cmh_test(&strata(c), c["continuity"].as_bool().unwrap());
+        check_or_error(got, c, "error", |t| check_test(t, c));
+    }
+}
+
+#[test]
+fn mh_odds_ratio() {
+    let r = reference();
+    for c in cases(&r, "mh_odds_ratio") {
+        let got = stratified::mh_odds_ratio(&strata(c), num(c, "level"));
+        check_or_error(got, c, "error", |e| check_estimate(e, c, REL));
+    }
+}
+
+#[test]
+fn mh_rate_ratio() {
+    let r = reference();
+    for c in cases(&r, "mh_rate_ratio") {
+        let got = stratified::mh_rate_ratio(&strata(c), num(c, "level"));
+        check_or_error(got, c, "error", |e| check_estimate(e, c, REL));
+    }
+}
+
+#[test]
+fn breslow_day() {
+    let r = reference();
+    for c in cases(&r, "breslow_day") {
+        let got = stratified::breslow_day(&strata(c), c["tarone"].as_bool().unwrap());
+        check_or_error(got, c, "error", |t| {
+            check_test(t, c);
+            assert_eq!(t.df, Some(num(c, "df")));
+        });
     }
 }

@@ -68,6 +68,7 @@ pub struct TestResult {
 mod dist;
 pub mod paired;
 pub mod proportion;
+pub mod stratified;
 pub mod two_sample;
 
 /// Which way a one-sided test looks, or both.
