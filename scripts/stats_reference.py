@@ -349,6 +349,32 @@ def stratified_cases():
     return out
 
 
+# --------------------------------------------------------------------------
+# Multiple comparisons
+# --------------------------------------------------------------------------
+P_GRID = [
+    [0.01, 0.04, 0.03],
+    [0.001, 0.2, 0.03, 0.04, 0.5, 0.0005, 0.9, 0.04],
+    [0.5],
+    [0.0, 1.0, 0.5, 0.5],
+    [0.02, 0.02, 0.02, 0.02],
+    [1e-12, 3e-8, 0.049, 0.051, 0.3, 0.7, 0.8, 0.99, 0.0001, 0.012],
+    [],
+]
+
+
+def multiple_cases():
+    from statsmodels.stats.multitest import multipletests
+    out = []
+    for p in P_GRID:
+        case = dict(p=p, source="statsmodels multipletests (bonferroni, holm, fdr_bh)")
+        for name, sm in (("bonferroni", "bonferroni"), ("holm", "holm"),
+                         ("benjamini_hochberg", "fdr_bh")):
+            case[name] = [f(v) for v in multipletests(p, method=sm)[1]] if p else []
+        out.append(case)
+    return dict(multiple=out)
+
+
 def main():
     data = dict(
         generator=dict(python=sys.version.split()[0], scipy=scipy.__version__,
@@ -359,6 +385,7 @@ def main():
     data.update(two_sample_cases())
     data.update(paired_cases())
     data.update(stratified_cases())
+    data.update(multiple_cases())
     with open(OUT, "w") as fh:
         json.dump(data, fh, indent=1, sort_keys=True, allow_nan=False)
         fh.write("\n")

@@ -7,7 +7,7 @@
 
 use refusal_bias::stats::{
     Alternative, Estimate, PairedTable, StatsError, Table2x2, TestResult, ZeroCellCorrection,
-    paired, proportion, stratified, two_sample,
+    multiple, paired, proportion, stratified, two_sample,
 };
 use serde_json::Value;
 
@@ -315,5 +315,31 @@ fn breslow_day() {
             check_test(t, c);
             assert_eq!(t.df, Some(num(c, "df")));
         });
+    }
+}
+
+#[test]
+fn multiple_comparisons() {
+    let r = reference();
+    for c in cases(&r, "multiple") {
+        let p: Vec<f64> = c["p"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let adjusters: [(&str, fn(&[f64]) -> Result<Vec<f64>, StatsError>); 3] = [
+            ("bonferroni", multiple::bonferroni),
+            ("holm", multiple::holm),
+            ("benjamini_hochberg", multiple::benjamini_hochberg),
+        ];
+        for (name, adjust) in adjusters {
+            let got = adjust(&p).unwrap();
+            let want = c[name].as_array().unwrap();
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(want) {
+                close(*g, w.as_f64().unwrap(), name, c);
+            }
+        }
     }
 }

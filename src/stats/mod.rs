@@ -66,6 +66,7 @@ pub struct TestResult {
 }
 
 mod dist;
+pub mod multiple;
 pub mod paired;
 pub mod proportion;
 pub mod stratified;
