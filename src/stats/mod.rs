@@ -64,3 +64,143 @@ pub struct TestResult {
     /// The number of observations.
     pub n: u64,
 }
+
+mod dist;
+pub mod multiple;
+pub mod paired;
+pub mod proportion;
+pub mod stratified;
+pub mod two_sample;
+
+/// Which way a one-sided test looks, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Alternative {
+    /// The effect may go either way.
+    TwoSided,
+    /// The effect is below the null value (for a 2x2 table: an odds ratio
+    /// below one, the top-left cell smaller than expected).
+    Less,
+    /// The effect is above the null value.
+    Greater,
+}
+
+/// What to do with a zero cell in a ratio of counts.
+///
+/// A ratio or odds ratio with a zero cell is zero or infinite and its log
+/// interval is undefined. With [`ZeroCellCorrection::None`] such a table is an
+/// [`StatsError::Undefined`] error; the Haldane-Anscombe variants add 0.5 to
+/// every cell of the 2x2 table (so each group total grows by one) and say so
+/// in the method name of the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZeroCellCorrection {
+    /// No correction: a zero cell that makes the estimate undefined is an
+    /// error.
+    None,
+    /// Add 0.5 to every cell, always.
+    HaldaneAnscombe,
+    /// Add 0.5 to every cell only when at least one cell is zero (what
+    /// statsmodels' `Table2x2(shift_zeros=True)` does).
+    HaldaneAnscombeIfZero,
+}
+
+/// A 2x2 table of two independent groups (rows) by outcome (columns).
+///
+/// Row one is the first group: `a` events out of `a + b`; row two is the
+/// second group: `c` events out of `c + d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Table2x2 {
+    /// First group, with the event.
+    pub a: u64,
+    /// First group, without the event.
+    pub b: u64,
+    /// Second group, with the event.
+    pub c: u64,
+    /// Second group, without the event.
+    pub d: u64,
+}
+
+impl Table2x2 {
+    /// The table of `x1` events out of `n1` against `x2` out of `n2`.
+    ///
+    /// # Errors
+    ///
+    /// [`StatsError::Invalid`] when a count exceeds its total.
+    pub fn from_counts(x1: u64, n1: u64, x2: u64, n2: u64) -> Result<Self, StatsError> {
+        if x1 > n1 || x2 > n2 {
+            return Err(StatsError::Invalid(format!(
+                "count above its total: {x1}/{n1} vs {x2}/{n2}"
+            )));
+        }
+        Ok(Table2x2 {
+            a: x1,
+            b: n1 - x1,
+            c: x2,
+            d: n2 - x2,
+        })
+    }
+
+    /// The total number of observations.
+    pub fn total(&self) -> u64 {
+        self.a + self.b + self.c + self.d
+    }
+
+    /// The same table with the two groups (rows) swapped.
+    #[must_use]
+    pub fn swap_groups(&self) -> Self {
+        Table2x2 {
+            a: self.c,
+            b: self.d,
+            c: self.a,
+            d: self.b,
+        }
+    }
+}
+
+/// A 2x2 table of paired binary outcomes: each of `n` units (a task, a
+/// prompt) observed under a first and a second condition.
+///
+/// `a` = yes/yes, `b` = yes under the first condition only (discordant
+/// yes/no), `c` = yes under the second only (discordant no/yes), `d` = no/no.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PairedTable {
+    /// Event under both conditions.
+    pub a: u64,
+    /// Event under the first condition only.
+    pub b: u64,
+    /// Event under the second condition only.
+    pub c: u64,
+    /// Event under neither condition.
+    pub d: u64,
+}
+
+impl PairedTable {
+    /// The number of pairs.
+    pub fn pairs(&self) -> u64 {
+        self.a + self.b + self.c + self.d
+    }
+
+    /// The same table with the two conditions swapped (`b` and `c` trade
+    /// places).
+    #[must_use]
+    pub fn swap_conditions(&self) -> Self {
+        PairedTable {
+            a: self.a,
+            b: self.c,
+            c: self.b,
+            d: self.d,
+        }
+    }
+}
+
+/// Check a confidence level is strictly between zero and one.
+pub(crate) fn check_level(level: f64) -> Result<(), StatsError> {
+    if level.is_finite() && level > 0.0 && level < 1.0 {
+        Ok(())
+    } else {
+        Err(StatsError::Invalid(format!(
+            "confidence level {level} is not strictly between 0 and 1"
+        )))
+    }
+}
