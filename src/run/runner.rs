@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Tokio's clock, so that tests can pause and advance time.
+use tokio::time::Instant;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -247,7 +250,7 @@ impl Runner {
         let mut running: HashMap<usize, Instant> = HashMap::new();
         let mut cursor = 0usize;
         let mut stop: Option<StopCause> = None;
-        let mut grace_deadline: Option<tokio::time::Instant> = None;
+        let mut grace_deadline: Option<Instant> = None;
         let mut last_completion = Instant::now();
         let mut last_stall_warning: Option<Instant> = None;
         let mut last_progress = Instant::now();
@@ -288,7 +291,7 @@ impl Runner {
                 && grace_deadline.is_none()
                 && let Some(grace) = cfg.shutdown_grace
             {
-                grace_deadline = Some(tokio::time::Instant::now() + grace);
+                grace_deadline = Some(Instant::now() + grace);
             }
             if in_flight.is_empty() {
                 break;
@@ -456,7 +459,7 @@ impl Runner {
     }
 }
 
-async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+async fn sleep_until_opt(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
