@@ -233,7 +233,7 @@ async fn per_sample_seeds_are_base_plus_index() {
     let s = run(
         cfg,
         &prompts(2),
-        &[model.clone()],
+        std::slice::from_ref(&model),
         &dir.path().join("j.jsonl"),
     )
     .await
@@ -272,7 +272,7 @@ async fn as_given_seed_is_passed_unchanged() {
     run(
         cfg,
         &prompts(1),
-        &[model.clone()],
+        std::slice::from_ref(&model),
         &dir.path().join("j.jsonl"),
     )
     .await
@@ -292,7 +292,7 @@ async fn request_budget_stops_then_resume_completes_exactly_once() {
         budget: Budget::unlimited().with_max_requests(7),
         ..RunConfig::default()
     };
-    let s = run(cfg.clone(), &ps, &[first.clone()], &path)
+    let s = run(cfg.clone(), &ps, std::slice::from_ref(&first), &path)
         .await
         .unwrap();
     assert_eq!(s.stopped, StopCause::Budget(BudgetLimit::Requests));
@@ -306,7 +306,7 @@ async fn request_budget_stops_then_resume_completes_exactly_once() {
         budget: Budget::unlimited(),
         ..cfg
     };
-    let s2 = run(cfg2.clone(), &ps, &[second.clone()], &path)
+    let s2 = run(cfg2.clone(), &ps, std::slice::from_ref(&second), &path)
         .await
         .unwrap();
     assert_eq!(s2.stopped, StopCause::Finished);
@@ -399,17 +399,27 @@ async fn failed_requests_are_records_and_retry_errors_supersedes() {
     flaky.fail_first = ["p001", "p004"].iter().map(|s| s.to_string()).collect();
     let flaky = Arc::new(flaky);
 
-    let s = run(RunConfig::default(), &ps, &[flaky.clone()], &path)
-        .await
-        .unwrap();
+    let s = run(
+        RunConfig::default(),
+        &ps,
+        std::slice::from_ref(&flaky),
+        &path,
+    )
+    .await
+    .unwrap();
     assert_eq!(s.counts.failed, 2);
     assert_eq!(s.records.len(), 6, "failures are records, not dropped");
     assert_eq!(s.records[1].error().unwrap().status, Some(503));
 
     // Without retry_errors a failure counts as done.
-    let s = run(RunConfig::default(), &ps, &[flaky.clone()], &path)
-        .await
-        .unwrap();
+    let s = run(
+        RunConfig::default(),
+        &ps,
+        std::slice::from_ref(&flaky),
+        &path,
+    )
+    .await
+    .unwrap();
     assert_eq!((s.counts.resumed, s.counts.new, s.counts.failed), (6, 0, 2));
 
     // With it the two failed keys run again (and now succeed).
@@ -417,7 +427,7 @@ async fn failed_requests_are_records_and_retry_errors_supersedes() {
         retry_errors: true,
         ..RunConfig::default()
     };
-    let s = run(retry.clone(), &ps, &[flaky.clone()], &path)
+    let s = run(retry.clone(), &ps, std::slice::from_ref(&flaky), &path)
         .await
         .unwrap();
     assert_eq!(
@@ -440,7 +450,9 @@ async fn failed_requests_are_records_and_retry_errors_supersedes() {
     assert!(latest.iter().all(|r| r.error().is_none()));
 
     // Resuming again sees the two superseded lines and runs nothing.
-    let s = run(retry, &ps, &[flaky.clone()], &path).await.unwrap();
+    let s = run(retry, &ps, std::slice::from_ref(&flaky), &path)
+        .await
+        .unwrap();
     assert_eq!(
         (s.counts.resumed, s.counts.new, s.counts.superseded),
         (6, 0, 2)
@@ -594,9 +606,14 @@ async fn torn_last_line_is_ignored_and_cut_before_appending() {
     assert_eq!(torn.offset as usize, last_start);
 
     let model = Arc::new(Fake::new("m", 0));
-    let s = run(RunConfig::default(), &ps, &[model.clone()], &path)
-        .await
-        .unwrap();
+    let s = run(
+        RunConfig::default(),
+        &ps,
+        std::slice::from_ref(&model),
+        &path,
+    )
+    .await
+    .unwrap();
     assert_eq!((s.counts.resumed, s.counts.new), (4, 1));
     assert_eq!(model.calls(), 1);
     assert_eq!(s.records, full.records);
@@ -684,7 +701,9 @@ async fn journal_from_another_configuration_is_refused_unless_allowed() {
         ..RunConfig::default()
     };
     let model = Arc::new(Fake::new("m", 0));
-    let s = run(cfg, &other, &[model.clone()], &path).await.unwrap();
+    let s = run(cfg, &other, std::slice::from_ref(&model), &path)
+        .await
+        .unwrap();
     assert_eq!(
         (s.counts.resumed, s.counts.new, s.counts.ignored),
         (4, 2, 0)

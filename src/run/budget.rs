@@ -246,12 +246,12 @@ mod tests {
         t.add_usage(
             "m",
             Some(&Usage {
-                input_tokens: 1,
+                input_tokens: 2,
                 output_tokens: 5,
             }),
         );
-        assert_eq!(t.exhausted(), Some(BudgetLimit::Cost), "0.010 reached");
-        assert_eq!(t.spent().tokens, 15);
+        assert_eq!(t.exhausted(), Some(BudgetLimit::Cost), "0.011 >= 0.01");
+        assert_eq!(t.spent().tokens, 16);
     }
 
     #[test]
