@@ -247,7 +247,7 @@ fn normalized(mut records: Vec<Record>) -> Vec<Record> {
             response.latency_ms = 0;
         }
     }
-    records.sort_by(|a, b| a.key().cmp(&b.key()));
+    records.sort_by_key(Record::key);
     records
 }
 
