@@ -140,7 +140,13 @@ async fn main() -> refusal_bias::Result<()> {
 
     let t = Instant::now();
     let s = runner
-        .run(&prompts, &models, Arc::new(Keyword), &journal, Shutdown::manual())
+        .run(
+            &prompts,
+            &models,
+            Arc::new(Keyword),
+            &journal,
+            Shutdown::manual(),
+        )
         .await?;
     let secs = t.elapsed().as_secs_f64();
     let bytes = std::fs::metadata(&journal).map(|m| m.len()).unwrap_or(0);
@@ -155,7 +161,13 @@ async fn main() -> refusal_bias::Result<()> {
 
     let t = Instant::now();
     let s = runner
-        .run(&prompts, &models, Arc::new(Keyword), &journal, Shutdown::manual())
+        .run(
+            &prompts,
+            &models,
+            Arc::new(Keyword),
+            &journal,
+            Shutdown::manual(),
+        )
         .await?;
     println!(
         "resume: {} records read back, {} new, in {:.1} s",

@@ -39,6 +39,7 @@ fn fnv(parts: &[&[u8]]) -> u64 {
 #[derive(Default)]
 struct Fake {
     label: String,
+    base_url: Option<String>,
     max_delay_ms: u64,
     fail_first: HashSet<String>,
     hang: Option<String>,
@@ -65,7 +66,7 @@ impl ModelClient for Fake {
     fn info(&self) -> ClientInfo {
         ClientInfo {
             provider: "fake".into(),
-            base_url: None,
+            base_url: self.base_url.clone(),
             model: self.label.clone(),
         }
     }
@@ -694,6 +695,15 @@ async fn journal_from_another_configuration_is_refused_unless_allowed() {
         before,
         "refusal leaves the file alone"
     );
+
+    // Another endpoint for the same model is not another configuration (a
+    // local server gets a new port each start).
+    let mut moved = Fake::new("m", 0);
+    moved.base_url = Some("http://127.0.0.1:9".into());
+    let s = run(RunConfig::default(), &ps, &[Arc::new(moved)], &path)
+        .await
+        .unwrap();
+    assert_eq!((s.counts.resumed, s.counts.new), (4, 0));
 
     // Allowed: the four shared keys are reused, two new prompts run.
     let cfg = RunConfig {

@@ -63,7 +63,10 @@ pub struct RunIdentity {
     pub prompts_sha256: String,
     /// How many prompts.
     pub prompt_count: u64,
-    /// The model clients, in order.
+    /// The model clients, in order. Their `base_url` is recorded but left out
+    /// of the fingerprint: a local server gets a new port each time it starts,
+    /// and the provider and model name are what decide the answers. A changed
+    /// endpoint is logged as a warning on resume.
     pub models: Vec<ClientInfo>,
     /// The base sampling parameters.
     pub params: Params,
@@ -117,9 +120,33 @@ impl RunIdentity {
 
     /// SHA-256 (hex) of the identity's JSON form.
     pub fn fingerprint(&self) -> String {
+        let mut id = self.clone();
+        for m in &mut id.models {
+            m.base_url = None;
+        }
         // Serializing a struct of strings, integers and options cannot fail.
-        let json = serde_json::to_vec(self).unwrap_or_default();
+        let json = serde_json::to_vec(&id).unwrap_or_default();
         hex::encode(Sha256::digest(&json))
+    }
+
+    /// Models whose endpoint differs between `self` and `other` (same
+    /// position, same provider and model), as `model: old -> new`.
+    pub fn endpoint_changes(&self, other: &RunIdentity) -> Vec<String> {
+        self.models
+            .iter()
+            .zip(&other.models)
+            .filter(|(a, b)| {
+                a.provider == b.provider && a.model == b.model && a.base_url != b.base_url
+            })
+            .map(|(a, b)| {
+                format!(
+                    "{}: {} -> {}",
+                    a.model,
+                    a.base_url.as_deref().unwrap_or("none"),
+                    b.base_url.as_deref().unwrap_or("none")
+                )
+            })
+            .collect()
     }
 
     /// What differs between `self` (a journal's) and `other` (this run's), in
@@ -135,7 +162,13 @@ impl RunIdentity {
                 short(&other.prompts_sha256)
             ));
         }
-        if self.models != other.models {
+        let what = |m: &ClientInfo| (m.provider.clone(), m.model.clone());
+        if self
+            .models
+            .iter()
+            .map(what)
+            .ne(other.models.iter().map(what))
+        {
             let names = |m: &[ClientInfo]| {
                 m.iter()
                     .map(|c| c.model.as_str())
@@ -515,6 +548,11 @@ impl Journal {
             tracing::warn!(journal = %path.display(), differences = %what,
                 "resuming a journal written by a different configuration, as allowed");
             info.mismatch_allowed = true;
+        }
+        let moved = reader.header.config.endpoint_changes(&header.config);
+        if !moved.is_empty() {
+            tracing::warn!(journal = %path.display(), changes = %moved.join("; "),
+                "resuming with a different endpoint for the same model");
         }
         for r in reader.by_ref() {
             on_record(r?);

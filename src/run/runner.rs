@@ -285,7 +285,7 @@ impl Runner {
                 cursor += 1;
                 tracker.start_request();
                 running.insert(job, Instant::now());
-                in_flight.push(self.job(job, &plan, prompts, models, &classifier));
+                in_flight.push(self.job(job, &plan, prompts, models, &labels, &classifier));
             }
             if stop == Some(StopCause::Interrupted)
                 && grace_deadline.is_none()
@@ -426,16 +426,17 @@ impl Runner {
         plan: &Plan,
         prompts: &[Prompt],
         models: &[Arc<dyn ModelClient>],
+        labels: &[String],
         classifier: &Arc<dyn RefusalClassifier>,
     ) -> BoxFuture<'static, (usize, Record)> {
         let (p, m, sample) = plan.split(job);
         let prompt = prompts[p].clone();
         let client = Arc::clone(&models[m]);
+        let model = labels[m].clone();
         let classifier = Arc::clone(classifier);
         let params = self.config.seed.params_for(&self.config.params, sample);
         Box::pin(async move {
             let request = ChatRequest::from_prompt(&prompt, sample, params);
-            let model = client.info().model;
             let outcome = match client.complete(&request).await {
                 Ok(response) => {
                     let classification = classifier.classify(&prompt, &response).await;
