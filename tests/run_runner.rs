@@ -423,25 +423,45 @@ async fn failed_requests_are_records_and_retry_errors_supersedes() {
     .unwrap();
     assert_eq!((s.counts.resumed, s.counts.new, s.counts.failed), (6, 0, 2));
 
-    // With it the two failed keys run again (and now succeed).
+    // With it the failed keys run again (and now succeed). A budget of one
+    // request retries p001 only; p004 keeps its failed record, counted, in
+    // the records and in the counts, with and without records in memory.
     let retry = RunConfig {
         retry_errors: true,
         ..RunConfig::default()
     };
+    for collect_records in [true, false] {
+        let one = RunConfig {
+            budget: Budget::unlimited().with_max_requests(1),
+            collect_records,
+            ..retry.clone()
+        };
+        let copy = dir.path().join(format!("copy-{collect_records}.jsonl"));
+        std::fs::copy(&path, &copy).unwrap();
+        let s = run(one, &ps, std::slice::from_ref(&flaky), &copy)
+            .await
+            .unwrap();
+        assert_eq!(
+            (s.counts.resumed, s.counts.new, s.counts.retried),
+            (4, 1, 1)
+        );
+        assert_eq!((s.counts.skipped_budget, s.counts.failed), (1, 1));
+        if collect_records {
+            assert_eq!(s.records.len(), 6);
+            assert!(s.records[1].error().is_none(), "p001 retried");
+            assert!(s.records[4].error().is_some(), "p004 kept");
+        }
+    }
+    // Both copies retried p001 (its second and third attempts succeed).
+    assert_eq!(flaky.calls(), 8);
+
     let s = run(retry.clone(), &ps, std::slice::from_ref(&flaky), &path)
         .await
         .unwrap();
-    assert_eq!(
-        (
-            s.counts.resumed,
-            s.counts.new,
-            s.counts.retried,
-            s.counts.failed
-        ),
-        (4, 2, 2, 0)
-    );
+    let c = s.counts;
+    assert_eq!((c.resumed, c.new, c.retried, c.failed), (4, 2, 2, 0));
     assert!(s.records.iter().all(|r| r.error().is_none()));
-    assert_eq!(flaky.calls(), 8);
+    assert_eq!(flaky.calls(), 10);
 
     // The journal keeps both attempts; the later line wins for readers.
     let contents = Journal::read(&path).unwrap();

@@ -178,7 +178,8 @@ pub struct RunCounts {
     pub new: u64,
     /// Of `new`, keys that had a failed record in the journal (retried).
     pub retried: u64,
-    /// Records (resumed or new) that are failed requests.
+    /// Records (resumed or new) that are failed requests, including
+    /// journaled failures whose retry did not happen (budget, shutdown).
     pub failed: u64,
     /// Keys not run because a budget limit was reached.
     pub skipped_budget: u64,

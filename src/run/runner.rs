@@ -195,6 +195,7 @@ impl Runner {
         let mut done = BitSet::new(plan.total);
         let mut failed_before = BitSet::new(plan.total);
         let mut seen = BitSet::new(plan.total);
+        let mut fresh = BitSet::new(plan.total);
         let mut slots: Vec<Option<Record>> = if cfg.collect_records {
             vec![None; plan.total]
         } else {
@@ -218,8 +219,10 @@ impl Runner {
                 let redo = failed && cfg.retry_errors;
                 done.set(i, !redo);
                 failed_before.set(i, failed);
+                // A failed record to retry stays in its slot until superseded,
+                // so that a run stopped early still reports it.
                 if cfg.collect_records {
-                    slots[i] = (!redo).then_some(record);
+                    slots[i] = Some(record);
                 }
             })?;
         writer.guard_with(shutdown.clone());
@@ -305,6 +308,7 @@ impl Runner {
                     tracker.add_usage(&record.model, record.response().and_then(|r| r.usage.as_ref()));
                     writer.append(&record)?;
                     done.set(job, true);
+                    fresh.set(job, true);
                     counts.new += 1;
                     if failed_before.get(job) {
                         counts.retried += 1;
@@ -387,13 +391,12 @@ impl Runner {
         counts.failed = if cfg.collect_records {
             records.iter().filter(|r| r.error().is_some()).count() as u64
         } else {
-            // Without the records in memory, count from the journal's
-            // failures seen at resume plus this call's.
-            let resumed_failed = (0..plan.total)
-                .filter(|&i| done.get(i) && failed_before.get(i))
-                .count() as u64
-                - counts.retried;
-            resumed_failed.saturating_add(progress.failed)
+            // Without the records in memory: this call's failures, plus the
+            // journal's that were not run again.
+            let kept = (0..plan.total)
+                .filter(|&i| failed_before.get(i) && !fresh.get(i))
+                .count() as u64;
+            kept + progress.failed
         };
         let summary = RunSummary {
             records,
