@@ -837,3 +837,20 @@ fn empty_journal_file_is_treated_as_new() {
     assert_eq!(s.counts.new, 2);
     assert_eq!(Journal::read(&path).unwrap().records.len(), 2);
 }
+
+#[test]
+fn foreign_file_is_not_taken_for_a_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.jsonl");
+    std::fs::write(&path, "{\"journal\":\"something-else\",\"version\":1,\"fingerprint\":\"x\",\"config\":{\"prompts_sha256\":\"\",\"prompt_count\":0,\"models\":[],\"params\":{},\"samples\":1,\"seed\":{\"policy\":\"as_given\"},\"classifier\":\"c\"}}\n").unwrap();
+    let err = Journal::read(&path).unwrap_err().to_string();
+    assert!(err.contains("other.jsonl:1 (field `journal`)"), "{err}");
+    assert!(err.contains("found `something-else`"), "{err}");
+
+    std::fs::write(&path, "id,text\np1,hello\n").unwrap();
+    let err = Journal::read(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("other.jsonl:1: not a refusal-bias journal header"),
+        "{err}"
+    );
+}

@@ -8,6 +8,15 @@
 //! [`Shutdown`], and returns the records in a fixed order (prompt order, then
 //! model order, then sample) whatever the concurrency.
 //!
+//! Progress goes to `tracing` (`run started`, `run progress` every
+//! [`RunConfig::progress_every`], `run stalled` warnings from the watchdog,
+//! `run finished`) and, for progress bars, to an [`Observer`] as [`Event`]s.
+//!
+//! The journal format, its durability and how readers pick among repeated
+//! lines for one key are described in [`Journal`]: in short, one
+//! header line with a configuration fingerprint, then one record per line,
+//! and the last line for a key wins.
+//!
 //! ```no_run
 //! use std::path::Path;
 //! use std::sync::Arc;

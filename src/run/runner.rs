@@ -248,6 +248,11 @@ impl Runner {
         self.emit(Event::Started(progress));
 
         let mut tracker = Tracker::new(cfg.budget.clone());
+        // The requests are polled inside this future rather than spawned: I/O
+        // overlaps fully, but classification runs on one thread at a time.
+        // Known shortcoming: spawning jobs on a `JoinSet` would spread
+        // expensive classifiers (an LLM judge is I/O, so it is unaffected)
+        // over cores, at the cost of `'static` prompts.
         let mut in_flight: FuturesUnordered<BoxFuture<'static, (usize, Record)>> =
             FuturesUnordered::new();
         let mut running: HashMap<usize, Instant> = HashMap::new();
