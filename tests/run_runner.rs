@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use refusal_bias::Error;
 use refusal_bias::classify::{Classification, RefusalClassifier, Verdict};
 use refusal_bias::model::{ChatRequest, ClientInfo, ModelClient, ModelError, Response, Usage};
-use refusal_bias::prompt::Prompt;
+use refusal_bias::prompt::{Category, Prompt};
 use refusal_bias::record::Record;
 use refusal_bias::run::{
     Budget, BudgetLimit, Event, Journal, Price, RunConfig, RunSummary, Runner, SeedPolicy,
@@ -852,5 +852,41 @@ fn foreign_file_is_not_taken_for_a_journal() {
     assert!(
         err.contains("other.jsonl:1: not a refusal-bias journal header"),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn resumed_records_carry_the_current_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let mut ps = prompts(3);
+    run(
+        RunConfig::default(),
+        &ps,
+        &[Arc::new(Fake::new("m", 0))],
+        &path,
+    )
+    .await
+    .unwrap();
+    // Relabel one prompt: same request, so the journal still matches.
+    ps[1] = ps[1].clone().with_category(Category::LogAnalysis);
+    let s = run(
+        RunConfig::default(),
+        &ps,
+        &[Arc::new(Fake::new("m", 0))],
+        &path,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (s.counts.resumed, s.counts.new, s.counts.relabelled),
+        (3, 0, 1)
+    );
+    assert_eq!(s.records[1].prompt.category, Some(Category::LogAnalysis));
+    assert_eq!(s.records[1].prompt, ps[1]);
+    // The journal line itself is left as written.
+    assert_eq!(
+        Journal::read(&path).unwrap().records[1].prompt.category,
+        None
     );
 }

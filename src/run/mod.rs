@@ -197,6 +197,11 @@ pub struct RunCounts {
     pub not_run: u64,
     /// Journal lines superseded by a later line for the same key.
     pub superseded: u64,
+    /// Resumed records whose prompt has the same text but other labels
+    /// (category, framing, group, metadata) than the prompt given now; the
+    /// summary carries the current prompt, the journal line keeps the old.
+    /// Counted only when [`RunConfig::collect_records`] is on.
+    pub relabelled: u64,
     /// Journal records whose key is not part of this run (only possible with
     /// [`RunConfig::allow_config_mismatch`]); they are left in the file.
     pub ignored: u64,

@@ -222,10 +222,26 @@ impl Runner {
                 // A failed record to retry stays in its slot until superseded,
                 // so that a run stopped early still reports it.
                 if cfg.collect_records {
+                    let mut record = record;
+                    let now = &prompts[plan.split(i).0];
+                    // Same request, other labels (category, framing, group,
+                    // metadata): report with today's labels.
+                    if record.prompt != *now
+                        && record.prompt.text == now.text
+                        && record.prompt.system == now.system
+                    {
+                        record.prompt = now.clone();
+                        counts.relabelled += 1;
+                    }
                     slots[i] = Some(record);
                 }
             })?;
         writer.guard_with(shutdown.clone());
+        if counts.relabelled > 0 {
+            tracing::warn!(journal = %journal.display(), relabelled = counts.relabelled,
+                "prompt labels changed since these records were journaled; \
+                 the summary uses the current labels, the journal keeps the old");
+        }
         counts.resumed = done.count();
 
         let mut progress = Progress {
