@@ -36,6 +36,9 @@ const TOTAL: usize = PROMPTS * SAMPLES as usize;
 const CHILD_ENV: &str = "RB_KILL_CHILD";
 const ADDR_ENV: &str = "RB_KILL_ADDR";
 const JOURNAL_ENV: &str = "RB_KILL_JOURNAL";
+/// `kill` (default), `ctrlc` (Ctrl-C handling, one request at a time) or
+/// `ctrlc-slow` (Ctrl-C handling, requests that take seconds).
+const MODE_ENV: &str = "RB_KILL_MODE";
 
 fn prompts() -> Vec<Prompt> {
     (0..PROMPTS)
@@ -84,7 +87,10 @@ fn answer(stream: TcpStream, rng: &Mutex<ChaCha8Rng>, served: &AtomicU64) -> std
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
     let req: serde_json::Value = serde_json::from_slice(&body)?;
-    let delay = rng.lock().unwrap().random_range(0..=40u64);
+    let mut delay = rng.lock().unwrap().random_range(0..=40u64);
+    if req["slow"].as_bool() == Some(true) {
+        delay += 5_000;
+    }
     std::thread::sleep(Duration::from_millis(delay));
     let text = req["text"].as_str().unwrap_or_default();
     let sample = req["sample"].as_u64().unwrap_or_default();
@@ -116,6 +122,7 @@ fn answer(stream: TcpStream, rng: &Mutex<ChaCha8Rng>, served: &AtomicU64) -> std
 /// A minimal HTTP/1.1 client for the stub (one connection per request).
 struct StubClient {
     addr: SocketAddr,
+    slow: bool,
 }
 
 #[async_trait]
@@ -140,6 +147,7 @@ impl ModelClient for StubClient {
             "sample": req.sample,
             "seed": req.params.seed,
             "text": req.messages[0].content,
+            "slow": self.slow,
         })
         .to_string();
         let head = format!(
@@ -198,39 +206,85 @@ fn kill_child() {
     }
     let addr: SocketAddr = std::env::var(ADDR_ENV).unwrap().parse().unwrap();
     let journal = PathBuf::from(std::env::var_os(JOURNAL_ENV).unwrap());
+    let mode = std::env::var(MODE_ENV).unwrap_or_default();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let summary = rt
         .block_on(async {
-            let model: Arc<dyn ModelClient> = Arc::new(StubClient { addr });
+            let slow = mode == "ctrlc-slow";
+            let model: Arc<dyn ModelClient> = Arc::new(StubClient { addr, slow });
             let cfg = RunConfig {
-                concurrency: 8,
+                concurrency: match mode.as_str() {
+                    "ctrlc" => 1,
+                    _ => 8,
+                },
                 samples: SAMPLES,
                 seed: SeedPolicy::PerSample { base: 11 },
                 ..RunConfig::default()
             };
+            let shutdown = if mode.starts_with("ctrlc") {
+                Shutdown::ctrl_c()
+            } else {
+                Shutdown::manual()
+            };
             Runner::new(cfg)
-                .run(
-                    &prompts(),
-                    &[model],
-                    Arc::new(Keyword),
-                    &journal,
-                    Shutdown::manual(),
-                )
+                .run(&prompts(), &[model], Arc::new(Keyword), &journal, shutdown)
                 .await
         })
         .unwrap();
-    assert_eq!(summary.records.len(), TOTAL);
+    println!(
+        "stopped={} new={} not_run={}",
+        summary.stopped, summary.counts.new, summary.counts.not_run
+    );
+    if mode.is_empty() || mode == "kill" {
+        assert_eq!(summary.records.len(), TOTAL);
+    }
 }
 
 fn child(addr: SocketAddr, journal: &Path) -> Command {
+    child_in(addr, journal, "kill")
+}
+
+fn child_in(addr: SocketAddr, journal: &Path, mode: &str) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "kill_child", "--ignored", "--test-threads=1"])
-        .env(CHILD_ENV, "1")
-        .env(ADDR_ENV, addr.to_string())
-        .env(JOURNAL_ENV, journal)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "--exact",
+        "kill_child",
+        "--ignored",
+        "--test-threads=1",
+        "--nocapture",
+    ])
+    .env(CHILD_ENV, "1")
+    .env(ADDR_ENV, addr.to_string())
+    .env(JOURNAL_ENV, journal)
+    .env(MODE_ENV, mode)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     cmd
+}
+
+/// Waits until the journal holds at least `n` complete lines (header
+/// included) or the child exits; panics after a minute.
+fn wait_for_lines(path: &Path, n: usize, proc: &mut std::process::Child) {
+    let started = Instant::now();
+    while complete_lines(path) < n {
+        assert!(
+            proc.try_wait().unwrap().is_none(),
+            "child exited before writing {n} journal lines"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "child too slow"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn sigint(proc: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-s", "INT", &proc.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 fn complete_lines(path: &Path) -> usize {
@@ -285,7 +339,11 @@ fn sigkill_at_random_points_then_resume_equals_uninterrupted() {
     let mut mid_run_kills = 0;
     let mut at_kill = Vec::new();
     for round in 0..6 {
-        let mut proc = child(addr, &path).spawn().unwrap();
+        let mut proc = child(addr, &path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let before = complete_lines(&path).saturating_sub(1);
         let started = Instant::now();
         if round == 0 {
@@ -335,4 +393,63 @@ fn sigkill_at_random_points_then_resume_equals_uninterrupted() {
     assert_eq!(normalized(last.records), normalized(clean.records));
     // Killed requests were sent again: the stub served more than two runs' worth.
     assert!(served.load(Ordering::SeqCst) >= 2 * TOTAL as u64);
+}
+
+#[test]
+fn ctrl_c_once_stops_cleanly_twice_exits_at_once() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || serve(listener, Arc::default()));
+    let dir = tempfile::tempdir().unwrap();
+
+    // One Ctrl-C: the request in flight finishes, nothing else starts, the
+    // process returns normally with a summary.
+    let path = dir.path().join("once.jsonl");
+    let mut proc = child_in(addr, &path, "ctrlc").spawn().unwrap();
+    wait_for_lines(&path, 1 + 5, &mut proc);
+    sigint(&proc);
+    let out = proc.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find_map(|l| l.find("stopped=").map(|i| &l[i..]))
+        .unwrap_or_else(|| panic!("no summary line in {stdout:?}"));
+    let field = |name: &str| -> usize {
+        line.split(' ')
+            .find_map(|kv| kv.strip_prefix(name))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(line.starts_with("stopped=interrupted"), "{line}");
+    let (new, not_run) = (field("new="), field("not_run="));
+    assert_eq!(new + not_run, TOTAL);
+    assert!(not_run > 0, "{line}");
+    let journal = Journal::read(&path).unwrap();
+    assert_eq!((journal.records.len(), journal.torn), (new, None));
+
+    // Two Ctrl-C while requests take seconds: the second exits with 130
+    // without waiting for them, and the journal is still whole.
+    let path = dir.path().join("twice.jsonl");
+    let mut proc = child_in(addr, &path, "ctrlc-slow").spawn().unwrap();
+    wait_for_lines(&path, 1, &mut proc);
+    std::thread::sleep(Duration::from_millis(200));
+    sigint(&proc);
+    std::thread::sleep(Duration::from_millis(200));
+    sigint(&proc);
+    let out = proc.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let journal = Journal::read(&path).unwrap();
+    assert_eq!(journal.torn, None);
+    assert_eq!(journal.records.len(), 0, "every request takes 5 s or more");
 }

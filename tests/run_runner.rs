@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use refusal_bias::Error;
 use refusal_bias::classify::{Classification, RefusalClassifier, Verdict};
 use refusal_bias::model::{ChatRequest, ClientInfo, ModelClient, ModelError, Response, Usage};
-use refusal_bias::prompt::Prompt;
+use refusal_bias::prompt::{Category, Prompt};
 use refusal_bias::record::Record;
 use refusal_bias::run::{
     Budget, BudgetLimit, Event, Journal, Price, RunConfig, RunSummary, Runner, SeedPolicy,
@@ -836,4 +836,57 @@ fn empty_journal_file_is_treated_as_new() {
         .unwrap();
     assert_eq!(s.counts.new, 2);
     assert_eq!(Journal::read(&path).unwrap().records.len(), 2);
+}
+
+#[test]
+fn foreign_file_is_not_taken_for_a_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.jsonl");
+    std::fs::write(&path, "{\"journal\":\"something-else\",\"version\":1,\"fingerprint\":\"x\",\"config\":{\"prompts_sha256\":\"\",\"prompt_count\":0,\"models\":[],\"params\":{},\"samples\":1,\"seed\":{\"policy\":\"as_given\"},\"classifier\":\"c\"}}\n").unwrap();
+    let err = Journal::read(&path).unwrap_err().to_string();
+    assert!(err.contains("other.jsonl:1 (field `journal`)"), "{err}");
+    assert!(err.contains("found `something-else`"), "{err}");
+
+    std::fs::write(&path, "id,text\np1,hello\n").unwrap();
+    let err = Journal::read(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("other.jsonl:1: not a refusal-bias journal header"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn resumed_records_carry_the_current_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let mut ps = prompts(3);
+    run(
+        RunConfig::default(),
+        &ps,
+        &[Arc::new(Fake::new("m", 0))],
+        &path,
+    )
+    .await
+    .unwrap();
+    // Relabel one prompt: same request, so the journal still matches.
+    ps[1] = ps[1].clone().with_category(Category::LogAnalysis);
+    let s = run(
+        RunConfig::default(),
+        &ps,
+        &[Arc::new(Fake::new("m", 0))],
+        &path,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (s.counts.resumed, s.counts.new, s.counts.relabelled),
+        (3, 0, 1)
+    );
+    assert_eq!(s.records[1].prompt.category, Some(Category::LogAnalysis));
+    assert_eq!(s.records[1].prompt, ps[1]);
+    // The journal line itself is left as written.
+    assert_eq!(
+        Journal::read(&path).unwrap().records[1].prompt.category,
+        None
+    );
 }

@@ -45,7 +45,8 @@ impl Price {
 /// at most what `concurrency - 1` requests spend.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Budget {
-    /// At most this many requests (failed ones included).
+    /// At most this many requests (failed ones included). A request is one
+    /// call to the client: retries inside a retry wrapper count once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_requests: Option<u64>,
     /// At most this many tokens, input and output together, as reported by

@@ -1,31 +1,4 @@
 //! The append-only JSONL journal of a run.
-//!
-//! # Format
-//!
-//! The first line is a [`JournalHeader`]: the format name, a version and the
-//! [`RunIdentity`] of the run that wrote it with its fingerprint. Every other
-//! line is one [`Record`], written whole by a single `write` call as soon as
-//! the record is classified.
-//!
-//! # Durability
-//!
-//! Each record line is handed to the operating system as it completes, so a
-//! killed process loses at most the line being written. The file is also
-//! `fsync`ed every [`SYNC_EVERY_RECORDS`] records or [`SYNC_EVERY`], whichever
-//! comes first, and when the run ends, which bounds what a power loss or an
-//! operating-system crash can take.
-//!
-//! # Torn lines and superseded records
-//!
-//! A last line without its final newline is the trace of a write cut short: a
-//! reader ignores it with a warning, and [`Journal::resume`] truncates it away
-//! before appending. Any other line that does not parse is an error naming the
-//! file and line.
-//!
-//! A key (prompt id, model, sample) normally appears once. With
-//! [`crate::run::RunConfig::retry_errors`], a failed record can be followed by
-//! a later attempt for the same key; the **last** line for a key supersedes the
-//! earlier ones ([`JournalContents::latest`] applies that rule).
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -433,7 +406,36 @@ impl JournalContents {
     }
 }
 
-/// An open journal that records are appended to.
+/// An append-only JSONL journal, open for appending records.
+///
+/// # Format
+///
+/// The first line is a [`JournalHeader`]: the format name, a version and the
+/// [`RunIdentity`] of the run that wrote it with its fingerprint. Every other
+/// line is one [`Record`], written whole by a single `write` call as soon as
+/// the record is classified.
+///
+/// # Durability
+///
+/// Each record line is handed to the operating system as it completes, so a
+/// killed process loses at most the line being written. The file is also
+/// `fsync`ed once [`SYNC_EVERY_RECORDS`] records were written since the last
+/// sync, or at the first append after [`SYNC_EVERY`] has passed since it, and
+/// when the run ends; that bounds what a power loss or an operating-system
+/// crash can take (a record finished during a long quiet spell waits for the
+/// next append or the end of the run).
+///
+/// # Torn lines and superseded records
+///
+/// A last line without its final newline is the trace of a write cut short: a
+/// reader ignores it with a warning, and [`Journal::resume`] truncates it away
+/// before appending. Any other line that does not parse is an error naming the
+/// file and line.
+///
+/// A key (prompt id, model, sample) normally appears once. With
+/// [`crate::run::RunConfig::retry_errors`], a failed record can be followed by
+/// a later attempt for the same key; the **last** line for a key supersedes the
+/// earlier ones ([`JournalContents::latest`] applies that rule).
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
@@ -507,6 +509,11 @@ impl Journal {
     /// with [`Error::Config`] saying what differs, unless `allow_mismatch`.
     /// Each record already in the file is passed to `on_record` in file
     /// order; a torn last line is cut off before anything is appended.
+    ///
+    /// Nothing stops two processes from appending to one journal at once;
+    /// their keys would then be done twice.
+    // Known shortcoming: an advisory lock (`File::try_lock`, stable since Rust
+    // 1.89) would prevent that once the crate's MSRV (1.85) allows it.
     pub fn resume(
         path: impl AsRef<Path>,
         header: &JournalHeader,

@@ -8,6 +8,15 @@
 //! [`Shutdown`], and returns the records in a fixed order (prompt order, then
 //! model order, then sample) whatever the concurrency.
 //!
+//! Progress goes to `tracing` (`run started`, `run progress` every
+//! [`RunConfig::progress_every`], `run stalled` warnings from the watchdog,
+//! `run finished`) and, for progress bars, to an [`Observer`] as [`Event`]s.
+//!
+//! The journal format, its durability and how readers pick among repeated
+//! lines for one key are described in [`Journal`]: in short, one
+//! header line with a configuration fingerprint, then one record per line,
+//! and the last line for a key wins.
+//!
 //! ```no_run
 //! use std::path::Path;
 //! use std::sync::Arc;
@@ -188,6 +197,11 @@ pub struct RunCounts {
     pub not_run: u64,
     /// Journal lines superseded by a later line for the same key.
     pub superseded: u64,
+    /// Resumed records whose prompt has the same text but other labels
+    /// (category, framing, group, metadata) than the prompt given now; the
+    /// summary carries the current prompt, the journal line keeps the old.
+    /// Counted only when [`RunConfig::collect_records`] is on.
+    pub relabelled: u64,
     /// Journal records whose key is not part of this run (only possible with
     /// [`RunConfig::allow_config_mismatch`]); they are left in the file.
     pub ignored: u64,

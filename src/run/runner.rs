@@ -222,10 +222,26 @@ impl Runner {
                 // A failed record to retry stays in its slot until superseded,
                 // so that a run stopped early still reports it.
                 if cfg.collect_records {
+                    let mut record = record;
+                    let now = &prompts[plan.split(i).0];
+                    // Same request, other labels (category, framing, group,
+                    // metadata): report with today's labels.
+                    if record.prompt != *now
+                        && record.prompt.text == now.text
+                        && record.prompt.system == now.system
+                    {
+                        record.prompt = now.clone();
+                        counts.relabelled += 1;
+                    }
                     slots[i] = Some(record);
                 }
             })?;
         writer.guard_with(shutdown.clone());
+        if counts.relabelled > 0 {
+            tracing::warn!(journal = %journal.display(), relabelled = counts.relabelled,
+                "prompt labels changed since these records were journaled; \
+                 the summary uses the current labels, the journal keeps the old");
+        }
         counts.resumed = done.count();
 
         let mut progress = Progress {
@@ -248,6 +264,11 @@ impl Runner {
         self.emit(Event::Started(progress));
 
         let mut tracker = Tracker::new(cfg.budget.clone());
+        // The requests are polled inside this future rather than spawned: I/O
+        // overlaps fully, but classification runs on one thread at a time.
+        // Known shortcoming: spawning jobs on a `JoinSet` would spread
+        // expensive classifiers (an LLM judge is I/O, so it is unaffected)
+        // over cores, at the cost of `'static` prompts.
         let mut in_flight: FuturesUnordered<BoxFuture<'static, (usize, Record)>> =
             FuturesUnordered::new();
         let mut running: HashMap<usize, Instant> = HashMap::new();

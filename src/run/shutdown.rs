@@ -50,16 +50,16 @@ impl Shutdown {
     pub fn ctrl_c() -> Self {
         let handle = Shutdown::default();
         let watcher = handle.clone();
+        let mut interrupts = Interrupts::install();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_err() {
-                tracing::warn!("could not install the ctrl-c handler; ctrl-c will kill the run");
+            if !interrupts.next().await {
                 return;
             }
             tracing::warn!(
                 "ctrl-c: finishing requests in flight, then stopping; press ctrl-c again to exit at once"
             );
             watcher.trigger();
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if interrupts.next().await {
                 // Wait until no journal line is half written, then leave.
                 let _guard = watcher
                     .inner
@@ -106,6 +106,56 @@ impl Shutdown {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         f()
+    }
+}
+
+/// A stream of Ctrl-C presses. On Unix the SIGINT handler is registered
+/// before [`Shutdown::ctrl_c`] returns, so no press between two waits is
+/// missed; elsewhere Tokio's `ctrl_c` registers on first poll.
+enum Interrupts {
+    #[cfg(unix)]
+    Unix(tokio::signal::unix::Signal),
+    #[cfg(not(unix))]
+    Portable,
+    #[cfg(unix)]
+    Broken,
+}
+
+impl Interrupts {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match signal(SignalKind::interrupt()) {
+                Ok(s) => Interrupts::Unix(s),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not install the ctrl-c handler; ctrl-c will kill the run");
+                    Interrupts::Broken
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Interrupts::Portable
+        }
+    }
+
+    /// Waits for the next press; false if none can be received.
+    async fn next(&mut self) -> bool {
+        match self {
+            #[cfg(unix)]
+            Interrupts::Unix(s) => s.recv().await.is_some(),
+            #[cfg(not(unix))]
+            Interrupts::Portable => match tokio::signal::ctrl_c().await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not install the ctrl-c handler; ctrl-c will kill the run");
+                    false
+                }
+            },
+            #[cfg(unix)]
+            Interrupts::Broken => false,
+        }
     }
 }
 
