@@ -375,6 +375,45 @@ def multiple_cases():
     return dict(multiple=out)
 
 
+# --------------------------------------------------------------------------
+# Bootstrap interval arithmetic
+# --------------------------------------------------------------------------
+def bootstrap_cases():
+    """Percentile and BCa intervals from fixed replicates.
+
+    The resampling itself uses the crate's own ChaCha streams, which numpy
+    cannot reproduce, so it is tested for determinism and against its known
+    large-sample behaviour instead. What is checked here is the arithmetic
+    from replicates to interval: scipy's own `_bca_interval` (the function
+    behind `scipy.stats.bootstrap(method="BCa")`) on data whose statistic is
+    the mean, so the jackknife values are the leave-one-out means.
+    """
+    from scipy.stats._resampling import _bca_interval
+    out = []
+    rs = np.random.RandomState(20261204)
+    for n, b, skew in ((25, 999, 2.0), (8, 200, 0.5), (40, 2000, 5.0)):
+        data = np.round(rs.gamma(skew, 1.0, size=n), 6)
+        reps = np.round(data.mean() + rs.gamma(skew, 1.0, size=b) - skew, 6)
+        # force a few ties with the estimate
+        reps[:3] = data.mean()
+        for level in (0.95, 0.9):
+            alpha = (1 - level) / 2
+            a1, a2, a_hat = _bca_interval((data,), lambda x, axis: np.mean(x, axis=axis), -1,
+                                          alpha, reps,
+                                          None, np)
+            out.append(dict(
+                data=[f(v) for v in data], replicates=[f(v) for v in reps], level=level,
+                estimate=f(data.mean()),
+                percentile_lower=f(np.percentile(reps, 100 * alpha)),
+                percentile_upper=f(np.percentile(reps, 100 * (1 - alpha))),
+                bca_lower=f(np.percentile(reps, 100 * float(a1))),
+                bca_upper=f(np.percentile(reps, 100 * float(a2))),
+                acceleration=f(a_hat),
+                source="numpy percentile (linear); scipy.stats._resampling._bca_interval",
+            ))
+    return dict(bootstrap=out)
+
+
 def main():
     data = dict(
         generator=dict(python=sys.version.split()[0], scipy=scipy.__version__,
@@ -386,6 +425,7 @@ def main():
     data.update(paired_cases())
     data.update(stratified_cases())
     data.update(multiple_cases())
+    data.update(bootstrap_cases())
     with open(OUT, "w") as fh:
         json.dump(data, fh, indent=1, sort_keys=True, allow_nan=False)
         fh.write("\n")

@@ -7,7 +7,7 @@
 
 use refusal_bias::stats::{
     Alternative, Estimate, PairedTable, StatsError, Table2x2, TestResult, ZeroCellCorrection,
-    multiple, paired, proportion, stratified, two_sample,
+    bootstrap, multiple, paired, proportion, stratified, two_sample,
 };
 use serde_json::Value;
 
@@ -341,5 +341,33 @@ fn multiple_comparisons() {
                 close(*g, w.as_f64().unwrap(), name, c);
             }
         }
+    }
+}
+
+fn floats(c: &Value, key: &str) -> Vec<f64> {
+    c[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn bootstrap_intervals_from_replicates() {
+    let r = reference();
+    for c in cases(&r, "bootstrap") {
+        let (data, reps, level) = (floats(c, "data"), floats(c, "replicates"), num(c, "level"));
+        let p = bootstrap::percentile_interval(&reps, level).unwrap();
+        close(p.lower, num(c, "percentile_lower"), "percentile lower", c);
+        close(p.upper, num(c, "percentile_upper"), "percentile upper", c);
+        // the statistic is the mean, so the jackknife is the leave-one-out means
+        let total: f64 = data.iter().sum();
+        let n = data.len() as f64;
+        let jackknife: Vec<f64> = data.iter().map(|x| (total - x) / (n - 1.0)).collect();
+        let bca = bootstrap::bca_interval(&reps, num(c, "estimate"), &jackknife, level).unwrap();
+        close(bca.acceleration, num(c, "acceleration"), "acceleration", c);
+        close(bca.interval.lower, num(c, "bca_lower"), "bca lower", c);
+        close(bca.interval.upper, num(c, "bca_upper"), "bca upper", c);
     }
 }

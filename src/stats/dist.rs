@@ -204,3 +204,8 @@ pub(crate) fn bisect_increasing(
         )))
     }
 }
+
+/// `P(Z <= z)` for a standard normal `Z`.
+pub(crate) fn normal_cdf(z: f64) -> f64 {
+    0.5 * erf::erfc(-z / std::f64::consts::SQRT_2)
+}

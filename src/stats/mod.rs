@@ -65,6 +65,7 @@ pub struct TestResult {
     pub n: u64,
 }
 
+pub mod bootstrap;
 mod dist;
 pub mod multiple;
 pub mod paired;
