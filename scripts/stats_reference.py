@@ -414,6 +414,82 @@ def bootstrap_cases():
     return dict(bootstrap=out)
 
 
+# --------------------------------------------------------------------------
+# Logistic regression
+# --------------------------------------------------------------------------
+def regression_cases():
+    import statsmodels.api as sm
+    out = []
+    rs = np.random.RandomState(7)
+
+    def case(name, names, X, events, trials, groups, expect_error=None):
+        c = dict(name=name, names=names, x=[f(v) for v in np.asarray(X).ravel()],
+                 events=[int(v) for v in events], trials=[int(v) for v in trials],
+                 groups=None if groups is None else [int(g) for g in groups],
+                 level=0.95,
+                 source="statsmodels GLM(Binomial) fit(tol=1e-14); cov_type='cluster' "
+                        "(use_correction=True) for the robust errors")
+        if expect_error:
+            c["error"] = expect_error
+            out.append(c)
+            return
+        endog = np.column_stack([events, np.asarray(trials) - np.asarray(events)])
+        model = sm.GLM(endog, np.asarray(X, dtype=float), family=sm.families.Binomial())
+        r = model.fit(tol=1e-14, maxiter=200)
+        c.update(params=[f(v) for v in r.params], bse=[f(v) for v in r.bse],
+                 deviance=f(r.deviance), null_deviance=f(r.null_deviance), llf=f(r.llf))
+        ci = r.conf_int(alpha=0.05)
+        c["lower"] = [f(v) for v in ci[:, 0]]
+        c["upper"] = [f(v) for v in ci[:, 1]]
+        c["pvalues"] = [f(v) for v in r.pvalues]
+        if groups is not None:
+            rc = model.fit(tol=1e-14, maxiter=200, cov_type="cluster",
+                           cov_kwds=dict(groups=np.asarray(groups)))
+            c["robust_bse"] = [f(v) for v in rc.bse]
+            c["robust_pvalues"] = [f(v) for v in rc.pvalues]
+        out.append(c)
+
+    # individual records: wording x authorisation with a continuous covariate,
+    # 60 task groups with a shared random effect (so clustering matters)
+    n = 600
+    g = np.repeat(np.arange(60), 10)
+    u = rs.normal(0, 0.8, 60)[g]
+    sens = rs.randint(0, 2, n)
+    auth = rs.randint(0, 2, n)
+    cont = rs.normal(0, 1, n)
+    eta = -1.2 + 1.0 * sens - 0.5 * auth + 0.4 * sens * auth + 0.3 * cont + u
+    y = (rs.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(int)
+    X = np.column_stack([np.ones(n), sens, auth, sens * auth, cont])
+    case("records", ["intercept", "sensitive", "authorized", "sensitive:authorized", "x"],
+         X, y, np.ones(n, dtype=int), g)
+    # the same design aggregated by task group and cell: binomial rows
+    keys = {}
+    for i in range(n):
+        k = (g[i], sens[i], auth[i])
+        e, t = keys.get(k, (0, 0))
+        keys[k] = (e + y[i], t + 1)
+    ks = sorted(keys)
+    Xa = np.array([[1, s_, a_, s_ * a_] for _, s_, a_ in ks], dtype=float)
+    case("aggregated", ["intercept", "sensitive", "authorized", "sensitive:authorized"], Xa,
+         [keys[k][0] for k in ks], [keys[k][1] for k in ks], [k[0] for k in ks])
+    # tiny: the documented example (saturated, so statsmodels warns about
+    # "perfect prediction": the fitted rates equal the observed ones)
+    case("two_rows", ["intercept", "sensitive"], [[1, 0], [1, 1]], [3, 9], [20, 20], None)
+    # rare events, large counts
+    case("rare", ["intercept", "sensitive"], [[1, 0], [1, 1], [1, 0], [1, 1]],
+         [2, 11, 1, 9], [5000, 5000, 4000, 4000], [1, 1, 2, 2])
+    # complete separation: statsmodels warns and returns huge estimates
+    case("separation", ["intercept", "x"], [[1, -2], [1, -1], [1, 1], [1, 2]],
+         [0, 0, 1, 1], [1, 1, 1, 1], None, expect_error="undefined")
+    # quasi-complete separation: one cell with no events
+    case("quasi_separation", ["intercept", "sensitive"], [[1, 0], [1, 1]],
+         [0, 7], [30, 30], None, expect_error="undefined")
+    # rank deficient: a duplicated column
+    case("rank_deficient", ["intercept", "a", "a_again"], [[1, 0, 0], [1, 1, 1], [1, 0, 0]],
+         [1, 2, 3], [4, 4, 4], None, expect_error="undefined")
+    return dict(regression=out)
+
+
 def main():
     data = dict(
         generator=dict(python=sys.version.split()[0], scipy=scipy.__version__,
@@ -426,6 +502,7 @@ def main():
     data.update(stratified_cases())
     data.update(multiple_cases())
     data.update(bootstrap_cases())
+    data.update(regression_cases())
     with open(OUT, "w") as fh:
         json.dump(data, fh, indent=1, sort_keys=True, allow_nan=False)
         fh.write("\n")

@@ -70,6 +70,7 @@ mod dist;
 pub mod multiple;
 pub mod paired;
 pub mod proportion;
+pub mod regression;
 pub mod stratified;
 pub mod two_sample;
 
