@@ -375,6 +375,121 @@ def multiple_cases():
     return dict(multiple=out)
 
 
+# --------------------------------------------------------------------------
+# Bootstrap interval arithmetic
+# --------------------------------------------------------------------------
+def bootstrap_cases():
+    """Percentile and BCa intervals from fixed replicates.
+
+    The resampling itself uses the crate's own ChaCha streams, which numpy
+    cannot reproduce, so it is tested for determinism and against its known
+    large-sample behaviour instead. What is checked here is the arithmetic
+    from replicates to interval: scipy's own `_bca_interval` (the function
+    behind `scipy.stats.bootstrap(method="BCa")`) on data whose statistic is
+    the mean, so the jackknife values are the leave-one-out means.
+    """
+    from scipy.stats._resampling import _bca_interval
+    out = []
+    rs = np.random.RandomState(20261204)
+    for n, b, skew in ((25, 999, 2.0), (8, 200, 0.5), (40, 2000, 5.0)):
+        data = np.round(rs.gamma(skew, 1.0, size=n), 6)
+        reps = np.round(data.mean() + rs.gamma(skew, 1.0, size=b) - skew, 6)
+        # force a few ties with the estimate
+        reps[:3] = data.mean()
+        for level in (0.95, 0.9):
+            alpha = (1 - level) / 2
+            a1, a2, a_hat = _bca_interval((data,), lambda x, axis: np.mean(x, axis=axis), -1,
+                                          alpha, reps,
+                                          None, np)
+            out.append(dict(
+                data=[f(v) for v in data], replicates=[f(v) for v in reps], level=level,
+                estimate=f(data.mean()),
+                percentile_lower=f(np.percentile(reps, 100 * alpha)),
+                percentile_upper=f(np.percentile(reps, 100 * (1 - alpha))),
+                bca_lower=f(np.percentile(reps, 100 * float(a1))),
+                bca_upper=f(np.percentile(reps, 100 * float(a2))),
+                acceleration=f(a_hat),
+                source="numpy percentile (linear); scipy.stats._resampling._bca_interval",
+            ))
+    return dict(bootstrap=out)
+
+
+# --------------------------------------------------------------------------
+# Logistic regression
+# --------------------------------------------------------------------------
+def regression_cases():
+    import statsmodels.api as sm
+    out = []
+    rs = np.random.RandomState(7)
+
+    def case(name, names, X, events, trials, groups, expect_error=None):
+        c = dict(name=name, names=names, x=[f(v) for v in np.asarray(X).ravel()],
+                 events=[int(v) for v in events], trials=[int(v) for v in trials],
+                 groups=None if groups is None else [int(g) for g in groups],
+                 level=0.95,
+                 source="statsmodels GLM(Binomial) fit(tol=1e-14); cov_type='cluster' "
+                        "(use_correction=True) for the robust errors")
+        if expect_error:
+            c["error"] = expect_error
+            out.append(c)
+            return
+        endog = np.column_stack([events, np.asarray(trials) - np.asarray(events)])
+        model = sm.GLM(endog, np.asarray(X, dtype=float), family=sm.families.Binomial())
+        r = model.fit(tol=1e-14, maxiter=200)
+        c.update(params=[f(v) for v in r.params], bse=[f(v) for v in r.bse],
+                 deviance=f(r.deviance), null_deviance=f(r.null_deviance), llf=f(r.llf))
+        ci = r.conf_int(alpha=0.05)
+        c["lower"] = [f(v) for v in ci[:, 0]]
+        c["upper"] = [f(v) for v in ci[:, 1]]
+        c["pvalues"] = [f(v) for v in r.pvalues]
+        if groups is not None:
+            rc = model.fit(tol=1e-14, maxiter=200, cov_type="cluster",
+                           cov_kwds=dict(groups=np.asarray(groups)))
+            c["robust_bse"] = [f(v) for v in rc.bse]
+            c["robust_pvalues"] = [f(v) for v in rc.pvalues]
+        out.append(c)
+
+    # individual records: wording x authorisation with a continuous covariate,
+    # 60 task groups with a shared random effect (so clustering matters)
+    n = 600
+    g = np.repeat(np.arange(60), 10)
+    u = rs.normal(0, 0.8, 60)[g]
+    sens = rs.randint(0, 2, n)
+    auth = rs.randint(0, 2, n)
+    cont = rs.normal(0, 1, n)
+    eta = -1.2 + 1.0 * sens - 0.5 * auth + 0.4 * sens * auth + 0.3 * cont + u
+    y = (rs.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(int)
+    X = np.column_stack([np.ones(n), sens, auth, sens * auth, cont])
+    case("records", ["intercept", "sensitive", "authorized", "sensitive:authorized", "x"],
+         X, y, np.ones(n, dtype=int), g)
+    # the same design aggregated by task group and cell: binomial rows
+    keys = {}
+    for i in range(n):
+        k = (g[i], sens[i], auth[i])
+        e, t = keys.get(k, (0, 0))
+        keys[k] = (e + y[i], t + 1)
+    ks = sorted(keys)
+    Xa = np.array([[1, s_, a_, s_ * a_] for _, s_, a_ in ks], dtype=float)
+    case("aggregated", ["intercept", "sensitive", "authorized", "sensitive:authorized"], Xa,
+         [keys[k][0] for k in ks], [keys[k][1] for k in ks], [k[0] for k in ks])
+    # tiny: the documented example (saturated, so statsmodels warns about
+    # "perfect prediction": the fitted rates equal the observed ones)
+    case("two_rows", ["intercept", "sensitive"], [[1, 0], [1, 1]], [3, 9], [20, 20], None)
+    # rare events, large counts
+    case("rare", ["intercept", "sensitive"], [[1, 0], [1, 1], [1, 0], [1, 1]],
+         [2, 11, 1, 9], [5000, 5000, 4000, 4000], [1, 1, 2, 2])
+    # complete separation: statsmodels warns and returns huge estimates
+    case("separation", ["intercept", "x"], [[1, -2], [1, -1], [1, 1], [1, 2]],
+         [0, 0, 1, 1], [1, 1, 1, 1], None, expect_error="undefined")
+    # quasi-complete separation: one cell with no events
+    case("quasi_separation", ["intercept", "sensitive"], [[1, 0], [1, 1]],
+         [0, 7], [30, 30], None, expect_error="undefined")
+    # rank deficient: a duplicated column
+    case("rank_deficient", ["intercept", "a", "a_again"], [[1, 0, 0], [1, 1, 1], [1, 0, 0]],
+         [1, 2, 3], [4, 4, 4], None, expect_error="undefined")
+    return dict(regression=out)
+
+
 def main():
     data = dict(
         generator=dict(python=sys.version.split()[0], scipy=scipy.__version__,
@@ -386,6 +501,8 @@ def main():
     data.update(paired_cases())
     data.update(stratified_cases())
     data.update(multiple_cases())
+    data.update(bootstrap_cases())
+    data.update(regression_cases())
     with open(OUT, "w") as fh:
         json.dump(data, fh, indent=1, sort_keys=True, allow_nan=False)
         fh.write("\n")

@@ -7,7 +7,7 @@
 
 use refusal_bias::stats::{
     Alternative, Estimate, PairedTable, StatsError, Table2x2, TestResult, ZeroCellCorrection,
-    multiple, paired, proportion, stratified, two_sample,
+    bootstrap, multiple, paired, proportion, regression, stratified, two_sample,
 };
 use serde_json::Value;
 
@@ -341,5 +341,106 @@ fn multiple_comparisons() {
                 close(*g, w.as_f64().unwrap(), name, c);
             }
         }
+    }
+}
+
+fn floats(c: &Value, key: &str) -> Vec<f64> {
+    c[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn bootstrap_intervals_from_replicates() {
+    let r = reference();
+    for c in cases(&r, "bootstrap") {
+        let (data, reps, level) = (floats(c, "data"), floats(c, "replicates"), num(c, "level"));
+        let p = bootstrap::percentile_interval(&reps, level).unwrap();
+        close(p.lower, num(c, "percentile_lower"), "percentile lower", c);
+        close(p.upper, num(c, "percentile_upper"), "percentile upper", c);
+        // the statistic is the mean, so the jackknife is the leave-one-out means
+        let total: f64 = data.iter().sum();
+        let n = data.len() as f64;
+        let jackknife: Vec<f64> = data.iter().map(|x| (total - x) / (n - 1.0)).collect();
+        let bca = bootstrap::bca_interval(&reps, num(c, "estimate"), &jackknife, level).unwrap();
+        close(bca.acceleration, num(c, "acceleration"), "acceleration", c);
+        close(bca.interval.lower, num(c, "bca_lower"), "bca lower", c);
+        close(bca.interval.upper, num(c, "bca_upper"), "bca upper", c);
+    }
+}
+
+fn ints(c: &Value, key: &str) -> Vec<u64> {
+    c[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn logistic_regression() {
+    let r = reference();
+    for c in cases(&r, "regression") {
+        let names: Vec<String> = c["names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().into())
+            .collect();
+        let design = regression::Design::new(names, floats(c, "x")).unwrap();
+        let groups = c["groups"].as_array().map(|_| ints(c, "groups"));
+        let got = regression::logistic(
+            &design,
+            &ints(c, "events"),
+            &ints(c, "trials"),
+            groups.as_deref(),
+            &regression::LogisticOptions::default(),
+        );
+        // Both fits iterate to convergence (ours to a 1e-12 step, statsmodels
+        // to a 1e-14 deviance change) and solve the normal equations by
+        // different factorizations (Cholesky here, pinv there), so agreement
+        // is limited by the conditioning of X'WX rather than by round-off in
+        // one formula: 1e-8 relative.
+        let tol = 1e-8;
+        check_or_error(got, c, "error", |fit| {
+            assert!(fit.converged);
+            let (params, bse) = (floats(c, "params"), floats(c, "bse"));
+            let (lower, upper, pv) = (floats(c, "lower"), floats(c, "upper"), floats(c, "pvalues"));
+            for (j, coef) in fit.model.coefficients.iter().enumerate() {
+                close_tol(coef.estimate, params[j], tol, "coefficient", c);
+                close_tol(coef.standard_error, bse[j], tol, "standard error", c);
+                // a bound is a difference `b - z se` that can be near zero:
+                // judge it on the scale of its parts
+                let scale = params[j].abs() + bse[j];
+                let bound_ok = |got: f64, want: f64| (got - want).abs() <= tol * scale;
+                assert!(bound_ok(coef.interval.lower, lower[j]), "lower {j} in {c}");
+                assert!(bound_ok(coef.interval.upper, upper[j]), "upper {j} in {c}");
+                close_tol(coef.p_value, pv[j], 1e-7, "p-value", c);
+                close_tol(coef.odds_ratio, params[j].exp(), tol, "odds ratio", c);
+            }
+            close_tol(fit.deviance, num(c, "deviance"), tol, "deviance", c);
+            close_tol(
+                fit.null_deviance,
+                num(c, "null_deviance"),
+                tol,
+                "null deviance",
+                c,
+            );
+            close_tol(fit.log_likelihood, num(c, "llf"), tol, "log-likelihood", c);
+            match &fit.cluster_robust {
+                None => assert!(c.get("robust_bse").is_none()),
+                Some(robust) => {
+                    let (rb, rp) = (floats(c, "robust_bse"), floats(c, "robust_pvalues"));
+                    for (j, coef) in robust.coefficients.iter().enumerate() {
+                        close_tol(coef.standard_error, rb[j], tol, "robust se", c);
+                        close_tol(coef.p_value, rp[j], 1e-7, "robust p-value", c);
+                    }
+                }
+            }
+        });
     }
 }

@@ -204,3 +204,13 @@ pub(crate) fn bisect_increasing(
         )))
     }
 }
+
+/// `P(Z <= z)` for a standard normal `Z`.
+pub(crate) fn normal_cdf(z: f64) -> f64 {
+    0.5 * erf::erfc(-z / std::f64::consts::SQRT_2)
+}
+
+/// `P(|Z| >= |z|)` for a standard normal `Z`.
+pub(crate) fn normal_two_sided_p(z: f64) -> f64 {
+    erf::erfc(z.abs() / std::f64::consts::SQRT_2)
+}

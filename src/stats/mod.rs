@@ -65,10 +65,12 @@ pub struct TestResult {
     pub n: u64,
 }
 
+pub mod bootstrap;
 mod dist;
 pub mod multiple;
 pub mod paired;
 pub mod proportion;
+pub mod regression;
 pub mod stratified;
 pub mod two_sample;
 
