@@ -1,4 +1,17 @@
 //! Refusal classifiers: the [`RefusalClassifier`] trait, verdicts and evidence.
+//!
+//! Built-in classifiers: [`signals::SignalClassifier`] (API refusal fields),
+//! [`pattern::PatternClassifier`] (rules over the text, reading the signals
+//! too), [`judge::JudgeClassifier`] (an LLM judge over any model client) and
+//! [`cascade::Cascade`] (cheap classifiers first, the judge only where they
+//! are unsure). [`score`] measures any of them against human labels.
+
+pub mod cascade;
+pub mod judge;
+mod normalize;
+pub mod pattern;
+pub mod score;
+pub mod signals;
 
 use std::sync::Arc;
 

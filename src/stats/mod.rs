@@ -2,6 +2,8 @@
 //! results out. Every function here is checked against reference values
 //! computed with scipy and statsmodels (see `scripts/` and `tests/`).
 
+pub mod agreement;
+
 use serde::{Deserialize, Serialize};
 
 /// Why a statistic could not be computed.

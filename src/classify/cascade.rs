@@ -1,0 +1,1 @@
+//! Cascade (in progress).

@@ -1,0 +1,1 @@
+//! LLM judge (in progress).
