@@ -490,6 +490,50 @@ def regression_cases():
     return dict(regression=out)
 
 
+# --------------------------------------------------------------------------
+# Power for the paired design
+# --------------------------------------------------------------------------
+def power_cases():
+    """Connor (1987) by formula in mpmath (no scipy/statsmodels version);
+    the exact power by enumeration with scipy's binomial and binomtest."""
+    out = []
+    mp = mpmath.mpf
+    alts = [("ratio", 0.10, 2.0, 0.14), ("ratio", 0.2, 1.5, 0.3), ("ratio", 0.05, 3.0, 0.12),
+            ("direct", 0.2, 0.05, None)]
+    for kind, u, v, w in alts:
+        if kind == "ratio":
+            first = v * u
+            delta = first - u
+            p10, p01 = (w + delta) / 2, (w - delta) / 2
+        else:
+            p10, p01 = u, v
+        psi, delta = mp(p10) + mp(p01), mp(p10) - mp(p01)
+        for alpha in (0.05, 0.01):
+            za = -mpmath.sqrt(2) * mpmath.erfinv(mp(alpha) - 1)  # upper alpha/2 point
+            for power in (0.8, 0.9):
+                zb = mpmath.sqrt(2) * mpmath.erfinv(2 * mp(power) - 1)
+                n = (za * mpmath.sqrt(psi) + zb * mpmath.sqrt(psi - delta ** 2)) ** 2 / delta ** 2
+                pairs = int(mpmath.ceil(n))
+                pw = mpmath.ncdf((mpmath.sqrt(pairs) * abs(delta) - za * mpmath.sqrt(psi))
+                                 / mpmath.sqrt(psi - delta ** 2))
+                case = dict(kind=kind, u=u, v=v, w=w, alpha=alpha, power=power,
+                            p10=f(p10), p01=f(p01), unrounded=f(n), pairs=pairs,
+                            achieved=f(pw), source="formula: connor 1987, mpmath")
+                exact_n = [m for m in (30, pairs) if m <= 250]
+                case["exact"] = []
+                for nn in exact_n:
+                    tot = 0.0
+                    q = p10 / (p10 + p01)
+                    for m in range(1, nn + 1):
+                        wm = stats.binom.pmf(m, nn, p10 + p01)
+                        rej = sum(stats.binom.pmf(b, m, q) for b in range(m + 1)
+                                  if stats.binomtest(b, m, 0.5).pvalue <= alpha)
+                        tot += wm * rej
+                    case["exact"].append(dict(pairs=nn, power=f(tot)))
+                out.append(case)
+    return dict(power=out)
+
+
 def main():
     data = dict(
         generator=dict(python=sys.version.split()[0], scipy=scipy.__version__,
@@ -503,6 +547,7 @@ def main():
     data.update(multiple_cases())
     data.update(bootstrap_cases())
     data.update(regression_cases())
+    data.update(power_cases())
     with open(OUT, "w") as fh:
         json.dump(data, fh, indent=1, sort_keys=True, allow_nan=False)
         fh.write("\n")

@@ -69,6 +69,7 @@ pub mod bootstrap;
 mod dist;
 pub mod multiple;
 pub mod paired;
+pub mod power;
 pub mod proportion;
 pub mod regression;
 pub mod stratified;
