@@ -318,6 +318,9 @@ fn breslow_day() {
     }
 }
 
+/// A p-value adjustment.
+type Adjust = fn(&[f64]) -> Result<Vec<f64>, StatsError>;
+
 #[test]
 fn multiple_comparisons() {
     let r = reference();
@@ -328,7 +331,7 @@ fn multiple_comparisons() {
             .iter()
             .map(|v| v.as_f64().unwrap())
             .collect();
-        let adjusters: [(&str, fn(&[f64]) -> Result<Vec<f64>, StatsError>); 3] = [
+        let adjusters: [(&str, Adjust); 3] = [
             ("bonferroni", multiple::bonferroni),
             ("holm", multiple::holm),
             ("benjamini_hochberg", multiple::benjamini_hochberg),

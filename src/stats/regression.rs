@@ -179,7 +179,7 @@ fn cholesky(a: &mut [f64], p: usize) -> Result<(), StatsError> {
         for k in 0..j {
             d -= a[j * p + k] * a[j * p + k];
         }
-        if !(d > 1e-12 * a[j * p + j].abs().max(f64::MIN_POSITIVE)) {
+        if d.is_nan() || d <= 1e-12 * a[j * p + j].abs().max(f64::MIN_POSITIVE) {
             return Err(StatsError::Undefined(format!(
                 "design matrix is not of full rank (column {j} is a combination of earlier ones)"
             )));
