@@ -173,6 +173,8 @@ PAIRED_GRID = [
     (5, 12, 2, 81), (3, 1, 4, 2), (3, 0, 0, 2), (0, 1, 0, 0), (10, 0, 5, 10),
     (0, 0, 3, 7), (20, 7, 7, 20), (0, 3, 0, 0), (50, 30, 12, 408),
     (1000, 260, 180, 8560), (2, 1, 1, 0), (0, 25, 0, 25),
+    # examples of Fagerland, Lydersen and Laake (2017), chapter 8
+    (1, 1, 7, 12), (59, 6, 16, 80),
 ]
 
 
@@ -225,7 +227,10 @@ def paired_cases():
             l1, u1 = wilson(x1, n, z)
             l2, u2 = wilson(x2, n, z)
             margins = [a + b, c + d, a + c, b + d]
-            phi = 0.0 if 0 in margins else (a * d - b * c) / math.sqrt(math.prod(margins))
+            cross = a * d - b * c
+            # Newcombe's corrected correlation numerator
+            num = cross - n / 2 if cross > n / 2 else (cross if cross < 0 else 0.0)
+            phi = 0.0 if 0 in margins else num / math.sqrt(math.prod(margins))
             dl1, du2, du1, dl2 = p1 - l1, u2 - p2, u1 - p1, p2 - l2
             lo = p1 - p2 - math.sqrt(max(0.0, dl1**2 - 2 * phi * dl1 * du2 + du2**2))
             up = p1 - p2 + math.sqrt(max(0.0, du1**2 - 2 * phi * du1 * dl2 + dl2**2))
