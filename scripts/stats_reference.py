@@ -173,6 +173,8 @@ PAIRED_GRID = [
     (5, 12, 2, 81), (3, 1, 4, 2), (3, 0, 0, 2), (0, 1, 0, 0), (10, 0, 5, 10),
     (0, 0, 3, 7), (20, 7, 7, 20), (0, 3, 0, 0), (50, 30, 12, 408),
     (1000, 260, 180, 8560), (2, 1, 1, 0), (0, 25, 0, 25),
+    # examples of Fagerland, Lydersen and Laake (2017), chapter 8
+    (1, 1, 7, 12), (59, 6, 16, 80),
 ]
 
 
@@ -225,7 +227,10 @@ def paired_cases():
             l1, u1 = wilson(x1, n, z)
             l2, u2 = wilson(x2, n, z)
             margins = [a + b, c + d, a + c, b + d]
-            phi = 0.0 if 0 in margins else (a * d - b * c) / math.sqrt(math.prod(margins))
+            cross = a * d - b * c
+            # Newcombe's corrected correlation numerator
+            num = cross - n / 2 if cross > n / 2 else (cross if cross < 0 else 0.0)
+            phi = 0.0 if 0 in margins else num / math.sqrt(math.prod(margins))
             dl1, du2, du1, dl2 = p1 - l1, u2 - p2, u1 - p1, p2 - l2
             lo = p1 - p2 - math.sqrt(max(0.0, dl1**2 - 2 * phi * dl1 * du2 + du2**2))
             up = p1 - p2 + math.sqrt(max(0.0, du1**2 - 2 * phi * du1 * dl2 + dl2**2))
@@ -490,6 +495,50 @@ def regression_cases():
     return dict(regression=out)
 
 
+# --------------------------------------------------------------------------
+# Power for the paired design
+# --------------------------------------------------------------------------
+def power_cases():
+    """Connor (1987) by formula in mpmath (no scipy/statsmodels version);
+    the exact power by enumeration with scipy's binomial and binomtest."""
+    out = []
+    mp = mpmath.mpf
+    alts = [("ratio", 0.10, 2.0, 0.14), ("ratio", 0.2, 1.5, 0.3), ("ratio", 0.05, 3.0, 0.12),
+            ("direct", 0.2, 0.05, None)]
+    for kind, u, v, w in alts:
+        if kind == "ratio":
+            first = v * u
+            delta = first - u
+            p10, p01 = (w + delta) / 2, (w - delta) / 2
+        else:
+            p10, p01 = u, v
+        psi, delta = mp(p10) + mp(p01), mp(p10) - mp(p01)
+        for alpha in (0.05, 0.01):
+            za = -mpmath.sqrt(2) * mpmath.erfinv(mp(alpha) - 1)  # upper alpha/2 point
+            for power in (0.8, 0.9):
+                zb = mpmath.sqrt(2) * mpmath.erfinv(2 * mp(power) - 1)
+                n = (za * mpmath.sqrt(psi) + zb * mpmath.sqrt(psi - delta ** 2)) ** 2 / delta ** 2
+                pairs = int(mpmath.ceil(n))
+                pw = mpmath.ncdf((mpmath.sqrt(pairs) * abs(delta) - za * mpmath.sqrt(psi))
+                                 / mpmath.sqrt(psi - delta ** 2))
+                case = dict(kind=kind, u=u, v=v, w=w, alpha=alpha, power=power,
+                            p10=f(p10), p01=f(p01), unrounded=f(n), pairs=pairs,
+                            achieved=f(pw), source="formula: connor 1987, mpmath")
+                exact_n = [m for m in (30, pairs) if m <= 250]
+                case["exact"] = []
+                for nn in exact_n:
+                    tot = 0.0
+                    q = p10 / (p10 + p01)
+                    for m in range(1, nn + 1):
+                        wm = stats.binom.pmf(m, nn, p10 + p01)
+                        rej = sum(stats.binom.pmf(b, m, q) for b in range(m + 1)
+                                  if stats.binomtest(b, m, 0.5).pvalue <= alpha)
+                        tot += wm * rej
+                    case["exact"].append(dict(pairs=nn, power=f(tot)))
+                out.append(case)
+    return dict(power=out)
+
+
 def main():
     data = dict(
         generator=dict(python=sys.version.split()[0], scipy=scipy.__version__,
@@ -503,6 +552,7 @@ def main():
     data.update(multiple_cases())
     data.update(bootstrap_cases())
     data.update(regression_cases())
+    data.update(power_cases())
     with open(OUT, "w") as fh:
         json.dump(data, fh, indent=1, sort_keys=True, allow_nan=False)
         fh.write("\n")

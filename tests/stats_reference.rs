@@ -7,7 +7,7 @@
 
 use refusal_bias::stats::{
     Alternative, Estimate, PairedTable, StatsError, Table2x2, TestResult, ZeroCellCorrection,
-    bootstrap, multiple, paired, proportion, regression, stratified, two_sample,
+    bootstrap, multiple, paired, power, proportion, regression, stratified, two_sample,
 };
 use serde_json::Value;
 
@@ -318,6 +318,9 @@ fn breslow_day() {
     }
 }
 
+/// A p-value adjustment.
+type Adjust = fn(&[f64]) -> Result<Vec<f64>, StatsError>;
+
 #[test]
 fn multiple_comparisons() {
     let r = reference();
@@ -328,7 +331,7 @@ fn multiple_comparisons() {
             .iter()
             .map(|v| v.as_f64().unwrap())
             .collect();
-        let adjusters: [(&str, fn(&[f64]) -> Result<Vec<f64>, StatsError>); 3] = [
+        let adjusters: [(&str, Adjust); 3] = [
             ("bonferroni", multiple::bonferroni),
             ("holm", multiple::holm),
             ("benjamini_hochberg", multiple::benjamini_hochberg),
@@ -442,5 +445,32 @@ fn logistic_regression() {
                 }
             }
         });
+    }
+}
+
+#[test]
+fn paired_power() {
+    let r = reference();
+    for c in cases(&r, "power") {
+        let alt = if c["kind"] == "ratio" {
+            power::DiscordantProportions::from_ratio(num(c, "u"), num(c, "v"), num(c, "w")).unwrap()
+        } else {
+            power::DiscordantProportions {
+                p10: num(c, "u"),
+                p01: num(c, "v"),
+            }
+        };
+        close(alt.p10, num(c, "p10"), "p10", c);
+        close(alt.p01, num(c, "p01"), "p01", c);
+        let (alpha, target) = (num(c, "alpha"), num(c, "power"));
+        let size = power::mcnemar_sample_size(&alt, alpha, target).unwrap();
+        close(size.unrounded, num(c, "unrounded"), "unrounded n", c);
+        assert_eq!(size.pairs, int(c, "pairs"));
+        close(size.power, num(c, "achieved"), "achieved power", c);
+        assert!(size.power >= target);
+        for e in c["exact"].as_array().unwrap() {
+            let got = power::mcnemar_power_exact(&alt, int(e, "pairs"), alpha).unwrap();
+            close(got, num(e, "power"), "exact power", c);
+        }
     }
 }

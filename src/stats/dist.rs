@@ -154,21 +154,68 @@ impl Hypergeometric {
         p
     }
 
+    /// The probabilities under odds ratio `exp(ln_psi)` on the window of
+    /// the support where they are representable (above `e^-750` of the
+    /// mode), with the window's first index into the support.
+    ///
+    /// The log weights are concave in `k` (the distribution is log-concave),
+    /// so the mode is found by bisection on their differences and the
+    /// window grows outwards from it; outside it every probability rounds to
+    /// zero, so sums over the window equal sums over the whole support while
+    /// costing `O(sqrt(n))` rather than `O(n)` for large tables.
+    fn window(&self, ln_psi: f64) -> (usize, Vec<f64>) {
+        let w = &self.ln_w;
+        let last = w.len() - 1;
+        // first i with w[i+1] - w[i] + t < 0 is the mode
+        let (mut lo, mut hi) = (0usize, last);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if w[mid + 1] - w[mid] + ln_psi < 0.0 {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        let mode = lo;
+        let at = |i: usize| w[i] + i as f64 * ln_psi;
+        let top = at(mode);
+        let (mut start, mut end) = (mode, mode);
+        while start > 0 && at(start - 1) - top > -750.0 {
+            start -= 1;
+        }
+        while end < last && at(end + 1) - top > -750.0 {
+            end += 1;
+        }
+        let mut p: Vec<f64> = (start..=end).map(|i| (at(i) - top).exp()).collect();
+        let total: f64 = p.iter().sum();
+        for v in &mut p {
+            *v /= total;
+        }
+        (start, p)
+    }
+
     /// `P(X <= x)` and `P(X >= x)` under odds ratio `exp(ln_psi)`.
     pub(crate) fn tails(&self, x: u64, ln_psi: f64) -> (f64, f64) {
-        let p = self.pmf(ln_psi);
+        let (start, p) = self.window(ln_psi);
         let i = (x - self.lo) as usize;
-        let lower: f64 = p[..=i].iter().sum();
-        let upper: f64 = p[i..].iter().sum();
-        (lower.min(1.0), upper.min(1.0))
+        let end = start + p.len() - 1;
+        let (lower, upper) = if i < start {
+            (0.0, 1.0)
+        } else if i > end {
+            (1.0, 0.0)
+        } else {
+            let j = i - start;
+            (p[..=j].iter().sum(), p[j..].iter().sum())
+        };
+        (f64::min(lower, 1.0), f64::min(upper, 1.0))
     }
 
     /// The mean under odds ratio `exp(ln_psi)`.
     pub(crate) fn mean(&self, ln_psi: f64) -> f64 {
-        self.pmf(ln_psi)
-            .iter()
+        let (start, p) = self.window(ln_psi);
+        p.iter()
             .enumerate()
-            .map(|(i, p)| (self.lo + i as u64) as f64 * p)
+            .map(|(i, v)| (self.lo + (start + i) as u64) as f64 * v)
             .sum()
     }
 }

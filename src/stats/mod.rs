@@ -1,6 +1,29 @@
 //! Pure statistical numerics: no I/O, no records, just numbers in and named
 //! results out. Every function here is checked against reference values
-//! computed with scipy and statsmodels (see `scripts/` and `tests/`).
+//! computed with scipy and statsmodels (see `scripts/stats_reference.py`
+//! and `tests/stats_reference.rs`).
+//!
+//! - [`proportion`]: one proportion (Wilson, Clopper-Pearson, Jeffreys,
+//!   Agresti-Coull).
+//! - [`two_sample`]: two independent proportions (rate ratio, risk
+//!   difference, Woolf and conditional exact odds ratios, chi-square,
+//!   Fisher's exact test).
+//! - [`paired`]: paired proportions (McNemar exact, mid-p and asymptotic;
+//!   ratio and difference of the paired proportions).
+//! - [`stratified`]: Cochran-Mantel-Haenszel, Mantel-Haenszel pooled odds
+//!   and rate ratios, Breslow-Day.
+//! - [`multiple`]: Bonferroni, Holm, Benjamini-Hochberg.
+//! - [`bootstrap`]: seeded, thread-count-independent cluster bootstrap with
+//!   percentile and BCa intervals.
+//! - [`regression`]: logistic regression with model-based and
+//!   cluster-robust standard errors.
+//! - [`power`]: power and sample size for the paired McNemar design.
+//!
+//! Conventions: functions take counts and return `Result<_, StatsError>`;
+//! zero observations are [`StatsError::Empty`], never NaN; an estimate that
+//! would be zero-divided or infinite is [`StatsError::Undefined`] unless a
+//! [`ZeroCellCorrection`] is asked for, and the method name of the result
+//! says when one was applied. Confidence levels are fractions in (0, 1).
 
 pub mod agreement;
 
@@ -71,6 +94,7 @@ pub mod bootstrap;
 mod dist;
 pub mod multiple;
 pub mod paired;
+pub mod power;
 pub mod proportion;
 pub mod regression;
 pub mod stratified;

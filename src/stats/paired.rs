@@ -169,10 +169,11 @@ pub fn ratio(
 
 /// The difference of the paired proportions, `(b - c) / n`, with Newcombe's
 /// (1998) square-and-add interval for paired data (his method 10): the two
-/// marginal Wilson intervals combined with the correlation `phi` of the
-/// table, `phi = (ad - bc) / sqrt((a+b)(c+d)(a+c)(b+d))`, taken as 0 when a
-/// margin is empty. `phi` is used without continuity correction, as in
-/// Fagerland, Lydersen and Laake (2014).
+/// marginal Wilson intervals combined with an estimate of the correlation
+/// between the two proportions, `phi = C / sqrt((a+b)(c+d)(a+c)(b+d))`,
+/// where `C = ad - bc - n/2` when `ad - bc > n/2`, `C = 0` when
+/// `0 <= ad - bc <= n/2` and `C = ad - bc` when negative (Newcombe's
+/// correction), and `phi = 0` when a margin is empty.
 ///
 /// # Errors
 ///
@@ -191,7 +192,14 @@ pub fn difference(t: &PairedTable, level: f64) -> Result<Estimate, StatsError> {
     let phi = if margins.contains(&0) {
         0.0
     } else {
-        let num = t.a as f64 * t.d as f64 - t.b as f64 * t.c as f64;
+        // Newcombe's corrected numerator: ad - bc shrunk by n/2 towards 0
+        // when positive, kept as is when negative.
+        let cross = t.a as f64 * t.d as f64 - t.b as f64 * t.c as f64;
+        let num = if cross > nf / 2.0 {
+            cross - nf / 2.0
+        } else {
+            cross.min(0.0)
+        };
         num / margins.iter().map(|&m| m as f64).product::<f64>().sqrt()
     };
     let diff = p1 - p2;

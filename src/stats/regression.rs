@@ -89,7 +89,8 @@ pub struct LogisticOptions {
     /// Iteration limit.
     pub max_iterations: usize,
     /// Convergence when the largest coefficient step is below
-    /// `tolerance * (1 + |coefficient|)`.
+    /// `tolerance * (1 + |coefficient|)`, or below `1e-8` times that scale
+    /// and no longer halving (the round-off floor of large designs).
     pub tolerance: f64,
 }
 
@@ -179,7 +180,7 @@ fn cholesky(a: &mut [f64], p: usize) -> Result<(), StatsError> {
         for k in 0..j {
             d -= a[j * p + k] * a[j * p + k];
         }
-        if !(d > 1e-12 * a[j * p + j].abs().max(f64::MIN_POSITIVE)) {
+        if d.is_nan() || d <= 1e-12 * a[j * p + j].abs().max(f64::MIN_POSITIVE) {
             return Err(StatsError::Undefined(format!(
                 "design matrix is not of full rank (column {j} is a combination of earlier ones)"
             )));
@@ -371,6 +372,7 @@ pub fn logistic(
     let mut beta = vec![0.0; p];
     let mut iterations = 0;
     let mut converged = false;
+    let mut previous_step = f64::INFINITY;
     while iterations < options.max_iterations {
         iterations += 1;
         let (mut xtwx, mut next, _) = weighted_system(design, events, trials, &beta);
@@ -394,10 +396,15 @@ pub fn logistic(
         if !beta.iter().all(|b| b.is_finite()) {
             break;
         }
-        if step < options.tolerance {
+        tracing::trace!(iteration = iterations, step, "irls step");
+        // Newton steps shrink quadratically until round-off in X'WX (summed
+        // over many rows) sets a floor; a tiny step that no longer halves
+        // has reached that floor.
+        if step < options.tolerance || (step < 1e-8 && step > 0.5 * previous_step) {
             converged = true;
             break;
         }
+        previous_step = step;
     }
     let (mut info, _, mu) = weighted_system(design, events, trials, &beta);
     if let Some(i) = mu
