@@ -1,5 +1,7 @@
 //! Analyzers: records in, one report section out.
 
+pub mod human;
+
 use crate::error::Result;
 use crate::record::Record;
 use crate::report::Section;
