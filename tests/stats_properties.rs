@@ -120,6 +120,12 @@ proptest! {
         let ratio_s = paired::ratio(&s, level, corr).unwrap();
         prop_assert!(contains(&ratio));
         prop_assert!(near(ratio.estimate, 1.0 / ratio_s.estimate));
+        if let (Ok(bp), Ok(bp_s)) =
+            (paired::ratio_bonett_price(&t, level), paired::ratio_bonett_price(&s, level))
+        {
+            prop_assert!(contains(&bp), "{bp:?}");
+            prop_assert!(near(bp.interval.lower, 1.0 / bp_s.interval.upper));
+        }
         let d = paired::difference(&t, level).unwrap();
         let d_s = paired::difference(&s, level).unwrap();
         prop_assert!(contains(&d), "{d:?}");

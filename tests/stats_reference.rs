@@ -474,3 +474,12 @@ fn paired_power() {
         }
     }
 }
+
+#[test]
+fn paired_ratio_bonett_price() {
+    let r = reference();
+    for c in cases(&r, "paired_ratio_bonett_price") {
+        let got = paired::ratio_bonett_price(&paired_table(c), num(c, "level"));
+        check_or_error(got, c, "error", |e| check_estimate(e, c, REL));
+    }
+}
