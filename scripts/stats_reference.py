@@ -184,7 +184,8 @@ def wilson(x, n, z):
 
 
 def paired_cases():
-    mc, ratio, diff = [], [], []
+    mc, ratio, diff, bonett = [], [], [], []
+    mp = mpmath.mpf
     for a, b, c, d in PAIRED_GRID:
         t = dict(a=a, b=b, c=c, d=d)
         tab = np.array([[a, b], [c, d]])
@@ -222,6 +223,27 @@ def paired_cases():
                     case.update(estimate=f(mpmath.exp(lr)), lower=f(mpmath.exp(lr - z * se)),
                                 upper=f(mpmath.exp(lr + z * se)))
                 ratio.append(case)
+            # Bonett and Price (2006), as set out in Fagerland, Lydersen and
+            # Laake (2017), chapter 8: by formula in mpmath
+            case = dict(level=level, **t,
+                        source="formula: bonett-price 2006 hybrid wilson score, mpmath")
+            if a + c == 0:
+                case["error"] = "undefined"
+            else:
+                s1, s2, ns = mp(a + b), mp(a + c), mp(a + b + c)
+                A = mpmath.sqrt((mp(b + c) + 2) / ((s1 + 1) * (s2 + 1)))
+                B = mpmath.sqrt((1 - (s1 + 1) / (ns + 2)) / (s1 + 1))
+                C = mpmath.sqrt((1 - (s2 + 1) / (ns + 2)) / (s2 + 1))
+                zz = A / (B + C) * mp(z)
+
+                def wil(x):
+                    root = zz * mpmath.sqrt(zz ** 2 + 4 * x * (1 - x / ns))
+                    return ((2 * x + zz ** 2 - root) / (2 * (ns + zz ** 2)),
+                            (2 * x + zz ** 2 + root) / (2 * (ns + zz ** 2)))
+                l1_, u1_ = wil(s1)
+                l2_, u2_ = wil(s2)
+                case.update(estimate=f(s1 / s2), lower=f(l1_ / u2_), upper=f(u1_ / l2_))
+            bonett.append(case)
             x1, x2 = a + b, a + c
             p1, p2 = x1 / n, x2 / n
             l1, u1 = wilson(x1, n, z)
@@ -237,7 +259,8 @@ def paired_cases():
             diff.append(dict(level=level, estimate=p1 - p2, lower=max(-1.0, lo),
                              upper=min(1.0, up), **t,
                              source="formula: newcombe 1998 method 10 with statsmodels wilson bounds"))
-    return dict(mcnemar=mc, paired_ratio=ratio, paired_difference=diff)
+    return dict(mcnemar=mc, paired_ratio=ratio, paired_difference=diff,
+                paired_ratio_bonett_price=bonett)
 
 
 # --------------------------------------------------------------------------

@@ -53,6 +53,7 @@ proptest! {
 
     #[test]
     fn two_sample_mirrors(t in table(), level in level()) {
+        prop_assume!(t.total() > 0);
         let s = t.swap_groups();
         let rows_ok = t.a + t.b > 0 && t.c + t.d > 0;
         if rows_ok {
@@ -120,6 +121,12 @@ proptest! {
         let ratio_s = paired::ratio(&s, level, corr).unwrap();
         prop_assert!(contains(&ratio));
         prop_assert!(near(ratio.estimate, 1.0 / ratio_s.estimate));
+        if let (Ok(bp), Ok(bp_s)) =
+            (paired::ratio_bonett_price(&t, level), paired::ratio_bonett_price(&s, level))
+        {
+            prop_assert!(contains(&bp), "{bp:?}");
+            prop_assert!(near(bp.interval.lower, 1.0 / bp_s.interval.upper));
+        }
         let d = paired::difference(&t, level).unwrap();
         let d_s = paired::difference(&s, level).unwrap();
         prop_assert!(contains(&d), "{d:?}");

@@ -422,6 +422,9 @@ fn logistic_regression() {
                 let bound_ok = |got: f64, want: f64| (got - want).abs() <= tol * scale;
                 assert!(bound_ok(coef.interval.lower, lower[j]), "lower {j} in {c}");
                 assert!(bound_ok(coef.interval.upper, upper[j]), "upper {j} in {c}");
+                // p = erfc(|z|/sqrt 2) magnifies a relative error in z by
+                // about z^2, so p-values get ten times the coefficients'
+                // tolerance
                 close_tol(coef.p_value, pv[j], 1e-7, "p-value", c);
                 close_tol(coef.odds_ratio, params[j].exp(), tol, "odds ratio", c);
             }
@@ -472,5 +475,14 @@ fn paired_power() {
             let got = power::mcnemar_power_exact(&alt, int(e, "pairs"), alpha).unwrap();
             close(got, num(e, "power"), "exact power", c);
         }
+    }
+}
+
+#[test]
+fn paired_ratio_bonett_price() {
+    let r = reference();
+    for c in cases(&r, "paired_ratio_bonett_price") {
+        let got = paired::ratio_bonett_price(&paired_table(c), num(c, "level"));
+        check_or_error(got, c, "error", |e| check_estimate(e, c, REL));
     }
 }

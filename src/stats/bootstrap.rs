@@ -358,6 +358,28 @@ mod tests {
     }
 
     #[test]
+    fn each_resample_has_its_own_stream() {
+        // Resample i depends only on (seed, i): asking for more resamples
+        // extends the sequence without changing its start.
+        let data: Vec<f64> = (0..23).map(f64::from).collect();
+        let short = BootstrapConfig {
+            resamples: 5,
+            seed: 3,
+            ..BootstrapConfig::default()
+        };
+        let long = BootstrapConfig {
+            resamples: 12,
+            threads: 3,
+            ..short.clone()
+        };
+        let a = replicates(&data, &mean, &short).unwrap();
+        let b = replicates(&data, &mean, &long).unwrap();
+        assert_eq!(a[..], b[..5]);
+        // and the resamples differ from one another
+        assert!(b.windows(2).any(|w| w[0] != w[1]));
+    }
+
+    #[test]
     fn standard_error_of_a_mean() {
         // The bootstrap distribution of a mean of K clusters has standard
         // deviation sqrt(sum (x - mean)^2 / K) / sqrt(K) (the plug-in

@@ -519,3 +519,78 @@ pub fn logistic(
         clusters,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bernoulli rows with a wording effect and pure-noise columns.
+    fn large_design(n: usize) -> (Design, Vec<u64>) {
+        let mut x = Vec::with_capacity(n * 6);
+        let mut y = Vec::with_capacity(n);
+        for i in 0..n {
+            let s = (i % 2) as f64;
+            let a = ((i / 2) % 2) as f64;
+            let c = ((i * 31) % 7) as f64 / 7.0;
+            x.extend_from_slice(&[1.0, s, a, s * a, c, ((i * 13) % 5) as f64]);
+            y.push(u64::from(
+                (i as u64 * 2_654_435_761) % 100 < 20 + 15 * (i as u64 % 2),
+            ));
+        }
+        let names = (0..6).map(|j| format!("x{j}")).collect();
+        (Design::new(names, x).unwrap(), y)
+    }
+
+    #[test]
+    fn fits_stop_at_the_round_off_floor() {
+        // A tolerance no double-precision step can meet: the fit must stop
+        // when the steps stall at round-off (as they do above 1e-12 on
+        // million-row designs) rather than run out of iterations.
+        let (design, y) = large_design(20_000);
+        let trials = vec![1; y.len()];
+        let options = LogisticOptions {
+            tolerance: 1e-30,
+            ..LogisticOptions::default()
+        };
+        let fit = logistic(&design, &y, &trials, None, &options).unwrap();
+        assert!(
+            fit.converged && fit.iterations < 20,
+            "{} iterations",
+            fit.iterations
+        );
+        // the maximum-likelihood estimate solves the score equations
+        // X'(y - mu) = 0; check them directly from the coefficients
+        let beta: Vec<f64> = fit.model.coefficients.iter().map(|c| c.estimate).collect();
+        let mut score = [0.0_f64; 6];
+        let mut scale = [0.0_f64; 6];
+        for (i, yi) in y.iter().enumerate() {
+            let x = design.row(i);
+            let eta: f64 = x.iter().zip(&beta).map(|(a, b)| a * b).sum();
+            let resid = *yi as f64 - 1.0 / (1.0 + (-eta).exp());
+            for j in 0..6 {
+                score[j] += x[j] * resid;
+                scale[j] += x[j].abs();
+            }
+        }
+        for j in 0..6 {
+            assert!(score[j].abs() <= 1e-9 * scale[j], "score {j}: {}", score[j]);
+        }
+    }
+
+    #[test]
+    fn separation_is_an_error() {
+        let design = Design::new(
+            vec!["intercept".into(), "x".into()],
+            vec![1.0, -1.0, 1.0, -0.5, 1.0, 0.5, 1.0, 1.0],
+        )
+        .unwrap();
+        let r = logistic(
+            &design,
+            &[0, 0, 1, 1],
+            &[1; 4],
+            None,
+            &LogisticOptions::default(),
+        );
+        assert!(matches!(r, Err(StatsError::Undefined(m)) if m.contains("separation")));
+    }
+}

@@ -298,8 +298,13 @@ pub fn chi_square(table: &Table2x2, yates: bool) -> Result<TestResult, StatsErro
 ///
 /// # Errors
 ///
-/// None at present; the `Result` leaves room for input checks.
+/// [`StatsError::Empty`] for a table with no observations.
 pub fn fisher_exact(table: &Table2x2, alternative: Alternative) -> Result<TestResult, StatsError> {
+    if table.total() == 0 {
+        return Err(StatsError::Empty(
+            "fisher exact test on an empty table".into(),
+        ));
+    }
     let (n1, n2, m) = (table.a + table.b, table.c + table.d, table.a + table.c);
     let h = Hypergeometric::new(n1, n2, m);
     let pmf = h.pmf(0.0);
@@ -344,6 +349,25 @@ mod tests {
         assert!((g.p_value - 17.0 / 70.0).abs() < 1e-15);
         let two = fisher_exact(&t, Alternative::TwoSided).unwrap();
         assert!((two.p_value - 34.0 / 70.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn empty_tables_are_errors() {
+        let empty = Table2x2 {
+            a: 0,
+            b: 0,
+            c: 0,
+            d: 0,
+        };
+        assert!(matches!(
+            fisher_exact(&empty, Alternative::TwoSided),
+            Err(StatsError::Empty(_))
+        ));
+        assert!(matches!(
+            odds_ratio_exact(&empty, 0.95),
+            Err(StatsError::Empty(_))
+        ));
+        assert!(chi_square(&empty, false).is_err());
     }
 
     #[test]
