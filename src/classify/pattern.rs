@@ -88,7 +88,8 @@ pub enum Scope {
 
 /// One rule: a regular expression (case-insensitive, matched against the
 /// normalised text, in which curly quotes are `'` and `"`) and what a match
-/// means.
+/// means. A literal space in the pattern (outside a character class) matches
+/// any run of whitespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
     /// A stable id, reported as evidence (`hard.cant_verb`, ...).
@@ -263,9 +264,10 @@ impl PatternClassifier {
 
     /// Compiles `rules` with a decision `config`.
     pub fn with_config(rules: RuleSet, config: PatternConfig) -> Result<Self> {
+        let patterns: Vec<String> = rules.rules.iter().map(|r| flexible_spaces(&r.pattern)).collect();
         let mut compiled = Vec::with_capacity(rules.rules.len());
         for (i, rule) in rules.rules.iter().enumerate() {
-            let regex = RegexBuilder::new(&rule.pattern)
+            let regex = RegexBuilder::new(&patterns[i])
                 .case_insensitive(true)
                 .build()
                 .map_err(|e| {
@@ -281,7 +283,7 @@ impl PatternClassifier {
                 regex,
             });
         }
-        let set = RegexSetBuilder::new(rules.rules.iter().map(|r| &r.pattern))
+        let set = RegexSetBuilder::new(&patterns)
             .case_insensitive(true)
             .size_limit(64 << 20)
             .dfa_size_limit(64 << 20)
@@ -453,6 +455,50 @@ impl PatternClassifier {
     }
 }
 
+/// Rewrites each literal space outside a character class into `\s+`, so a
+/// space in a rule matches any run of whitespace (newlines included).
+fn flexible_spaces(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut depth = 0usize;
+    let mut escaped = false;
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        if escaped {
+            out.push(c);
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => {
+                escaped = true;
+                out.push(c);
+            }
+            '[' => {
+                depth += 1;
+                out.push(c);
+            }
+            ']' if depth > 0 => {
+                depth -= 1;
+                out.push(c);
+            }
+            // An optional space (` ?`, ` *`) becomes optional whitespace.
+            ' ' if depth == 0 => match chars.peek() {
+                Some('?' | '*') => {
+                    chars.next();
+                    out.push_str(r"\s*");
+                }
+                Some('+') => {
+                    chars.next();
+                    out.push_str(r"\s+");
+                }
+                _ => out.push_str(r"\s+"),
+            },
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Sentence spans: split after `.`, `!`, `?` (and their CJK forms) followed
 /// by space or end, and at newlines.
 fn sentence_spans(t: &str) -> Vec<Range<usize>> {
@@ -601,7 +647,7 @@ mod tests {
     #[test]
     fn builtin_rules_parse_and_compile() {
         let set = RuleSet::builtin();
-        assert!(set.rules.len() > 20);
+        assert!(set.rules.len() > 30);
         let c = PatternClassifier::new(set).unwrap();
         assert_eq!(c.rules().rules.len(), c.inner.rules.len());
     }
@@ -640,6 +686,12 @@ mod tests {
         let r = c.classify_text("Computer says no.");
         assert_eq!(r.verdict, Verdict::Refusal);
         assert_eq!(r.evidence[0].rule, "user.x");
+    }
+
+    #[test]
+    fn spaces_become_whitespace_runs_outside_classes() {
+        assert_eq!(flexible_spaces(r"a b[ ]\ c"), r"a\s+b[ ]\ c");
+        assert_eq!(flexible_spaces("can ?not x *y"), r"can\s*not\s+x\s*y");
     }
 
     #[test]
