@@ -63,16 +63,16 @@
 use std::sync::Arc;
 
 #[cfg(feature = "http")]
-// pub mod anthropic;
+pub mod anthropic;
 // pub mod cache;
-// pub mod concurrency;
+pub mod concurrency;
 #[cfg(feature = "http")]
-// pub mod gemini;
+pub mod gemini;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "http")]
 pub mod openai;
-// pub mod rate_limit;
+pub mod rate_limit;
 pub mod replay;
 pub mod retry;
 pub mod secret;
