@@ -368,7 +368,18 @@ fn read_csv(
     let id_col = col(&columns.id)?;
     let text_col = col(&columns.text)?;
     let sample_col = columns.sample.as_deref().map(col).transpose()?;
-    let mut reader = csv_reader(path)?;
+    // Line numbers are counted here from the record's byte offset: on CRLF
+    // files the csv crate puts a record's start between `\r` and `\n` of the
+    // line before, and its line counter is one short.
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let line_of = |offset: u64| {
+        let mut end = (offset as usize).min(bytes.len());
+        while end < bytes.len() && matches!(bytes[end], b'\r' | b'\n') {
+            end += 1;
+        }
+        bytes[..end].iter().filter(|b| **b == b'\n').count() as u64 + 1
+    };
+    let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[..]);
     let mut out = Loader::new(path, label);
     let mut record = csv::StringRecord::new();
     loop {
@@ -377,7 +388,7 @@ fn read_csv(
             Ok(false) => break,
             Err(e) => return Err(csv_error(path, &e)),
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| line_of(p.byte()));
         let at = |field: &str| {
             Location::new(path.display().to_string())
                 .line(line)
