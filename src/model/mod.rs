@@ -64,7 +64,7 @@ use std::sync::Arc;
 
 #[cfg(feature = "http")]
 pub mod anthropic;
-// pub mod cache;
+pub mod cache;
 pub mod concurrency;
 #[cfg(feature = "http")]
 pub mod gemini;
