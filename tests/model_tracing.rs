@@ -50,10 +50,7 @@ async fn span_fields_and_no_secrets_in_logs() {
         .api_key(ApiKey::new("sk-live-must-not-leak"))
         .build()
         .unwrap();
-    assert_eq!(
-        format!("{client:?}").contains("sk-live-must-not-leak"),
-        false
-    );
+    assert!(!format!("{client:?}").contains("sk-live-must-not-leak"));
     let policy = RetryPolicy {
         initial_backoff: std::time::Duration::from_millis(5),
         ..RetryPolicy::default()
