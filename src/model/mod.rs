@@ -1,7 +1,82 @@
 //! Model clients: the [`ModelClient`] trait, the request and response types
 //! every provider maps into, and typed errors that say whether a retry may help.
+//!
+//! # Providers
+//! - [`openai::OpenAiClient`]: OpenAI-compatible `/v1/chat/completions`.
+//! - [`anthropic::AnthropicClient`]: Anthropic `/v1/messages`.
+//! - [`gemini::GeminiClient`]: Gemini `generateContent`.
+//! - [`replay::ReplayClient`]: recorded responses (JSONL, CSV, XSTest).
+//!
+//! The HTTP providers need the `http` feature (on by default). API keys are
+//! read from an environment variable into a [`secret::ApiKey`], which never
+//! prints itself.
+//!
+//! # Wrappers and their order
+//! Every wrapper implements [`ModelClient`] and wraps any client. Stack them,
+//! from the outside in, as
+//!
+//! ```text
+//! Cache -> ConcurrencyLimit -> Retry -> RateLimit -> Timeout -> provider
+//! ```
+//!
+//! - [`cache::Cache`] outermost, so that a hit costs no permit, no retry
+//!   budget and no rate-limit tokens.
+//! - [`concurrency::ConcurrencyLimit`] outside [`retry::Retry`], so that a
+//!   request waiting out a backoff keeps its slot and retries cannot pile up
+//!   beyond the limit.
+//! - [`rate_limit::RateLimit`] inside `Retry`, so that every attempt, retries
+//!   included, is counted against requests and tokens per minute.
+//! - [`timeout::Timeout`] innermost bounds each attempt, so that a timed-out
+//!   attempt is retried. (Put a second one outside `Retry` to bound a call
+//!   with all its retries.)
+//!
+//! ```
+//! use std::time::Duration;
+//! use refusal_bias::model::cache::Cache;
+//! use refusal_bias::model::concurrency::ConcurrencyLimit;
+//! use refusal_bias::model::rate_limit::{RateLimit, RateLimits};
+//! use refusal_bias::model::replay::ReplayClient;
+//! use refusal_bias::model::retry::{Retry, RetryPolicy};
+//! use refusal_bias::model::timeout::Timeout;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! let provider = ReplayClient::new("recorded"); // or an HTTP client
+//! let client = Cache::new(
+//!     ConcurrencyLimit::new(
+//!         Retry::new(
+//!             RateLimit::new(
+//!                 Timeout::new(provider, Duration::from_secs(120)),
+//!                 RateLimits { requests_per_minute: Some(600), tokens_per_minute: None },
+//!             )?,
+//!             RetryPolicy::default(),
+//!         ),
+//!         32,
+//!     ),
+//!     dir.path(),
+//! )?;
+//! # let _ = client;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::sync::Arc;
+
+#[cfg(feature = "http")]
+pub mod anthropic;
+pub mod cache;
+pub mod concurrency;
+#[cfg(feature = "http")]
+pub mod gemini;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "http")]
+pub mod openai;
+pub mod rate_limit;
+pub mod replay;
+pub mod retry;
+pub mod secret;
+pub mod timeout;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
