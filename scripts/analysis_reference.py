@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Reference values for tests/analysis_*.rs, computed independently of the crate.
+
+Run from the crate root with a Python that has scipy and statsmodels:
+
+    .venv/bin/python scripts/analysis_reference.py
+
+It prints the values the analysis tests paste in as constants; each test says
+which block of this output its numbers come from.
+"""
+
+import math
+
+from scipy import stats
+from statsmodels.stats.contingency_tables import mcnemar
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+
+Z = stats.norm.ppf(0.975)
+
+
+def wilson(x, n):
+    lo, hi = proportion_confint(x, n, alpha=0.05, method="wilson")
+    return x / n, lo, hi
+
+
+def katz(x1, n1, x2, n2):
+    rr = (x1 / n1) / (x2 / n2)
+    se = math.sqrt(1 / x1 - 1 / n1 + 1 / x2 - 1 / n2)
+    return rr, rr * math.exp(-Z * se), rr * math.exp(Z * se)
+
+
+def bonett_price(a, b, c):
+    """Bonett & Price (2006) hybrid Wilson interval, written from the paper."""
+    x1, x2, ns = a + b, a + c, a + b + c
+    A = math.sqrt((b + c + 2) / ((x1 + 1) * (x2 + 1)))
+    B = math.sqrt((1 - (x1 + 1) / (ns + 2)) / (x1 + 1))
+    C = math.sqrt((1 - (x2 + 1) / (ns + 2)) / (x2 + 1))
+    z = A / (B + C) * Z
+    l1, u1 = proportion_confint(x1, ns, alpha=2 * stats.norm.sf(z), method="wilson")
+    l2, u2 = proportion_confint(x2, ns, alpha=2 * stats.norm.sf(z), method="wilson")
+    return x1 / x2, l1 / u2, u1 / l2
+
+
+def two_groups(label, x1, n1, x2, n2):
+    print(f"== {label}: {x1}/{n1} vs {x2}/{n2}")
+    print("rate ratio katz", katz(x1, n1, x2, n2))
+    d = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff")
+    print("risk difference newcombe", x1 / n1 - x2 / n2, d)
+    table = [[x1, n1 - x1], [x2, n2 - x2]]
+    chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
+    print("pearson chi-square", chi2, p)
+    print("fisher two-sided", stats.fisher_exact(table).pvalue)
+
+
+def paired(label, a, b, c, d):
+    print(f"== {label}: paired a={a} b={b} c={c} d={d}")
+    print("mcnemar exact", mcnemar([[a, b], [c, d]], exact=True).pvalue)
+    print("paired ratio bonett-price", bonett_price(a, b, c))
+
+
+# tests/analysis_effects.rs, wording_effect_one_model
+two_groups("wording one model", 17, 41, 8, 42)
+paired("wording one model", 6, 10, 2, 22)
+print("wilson sensitive", wilson(17, 41), "neutral", wilson(8, 42))
+# tests/analysis_effects.rs, authorization_effect_holds_wording_fixed
+two_groups("authorization", 6, 30, 15, 30)
+paired("authorization", 4, 2, 11, 13)
+# tests/analysis_rates.rs
+print("== rates")
+for x, n in [(3, 10), (0, 7), (7, 7), (12, 50)]:
+    print(f"wilson {x}/{n}", wilson(x, n))
