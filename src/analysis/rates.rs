@@ -87,17 +87,14 @@ impl Analyzer for RefusalRates {
         }
         let mut columns = headers.clone();
         let pct = (self.level * 100.0).round();
-        columns.extend(
-            [
-                "n".to_string(),
-                "refused".into(),
-                format!("rate [{pct}% Wilson]"),
-                "errors".into(),
-                "no answer".into(),
-                "undetermined".into(),
-            ]
-            .into_iter(),
-        );
+        columns.extend([
+            "n".to_string(),
+            "refused".into(),
+            format!("rate [{pct}% Wilson]"),
+            "errors".into(),
+            "no answer".into(),
+            "undetermined".into(),
+        ]);
         Ok(Section {
             id: self.name(),
             title,
