@@ -13,6 +13,7 @@ import math
 
 from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
+from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 Z = stats.norm.ppf(0.975)
@@ -55,7 +56,10 @@ def two_groups(label, x1, n1, x2, n2):
 def paired(label, a, b, c, d):
     print(f"== {label}: paired a={a} b={b} c={c} d={d}")
     print("mcnemar exact", mcnemar([[a, b], [c, d]], exact=True).pvalue)
-    print("paired ratio bonett-price", bonett_price(a, b, c))
+    if a + c > 0:
+        print("paired ratio bonett-price", bonett_price(a, b, c))
+    else:
+        print("paired ratio undefined (no event under the second condition)")
 
 
 # tests/analysis_effects.rs, wording_effect_one_model
@@ -69,3 +73,19 @@ paired("authorization", 4, 2, 11, 13)
 print("== rates")
 for x, n in [(3, 10), (0, 7), (7, 7), (12, 50)]:
     print(f"wilson {x}/{n}", wilson(x, n))
+
+# tests/analysis_compare.rs, category_effects_adjusts_mcnemar
+print("== categories")
+paired("category a", 6, 10, 2, 22)
+paired("category b", 0, 5, 0, 10)
+paired("category c", 0, 1, 1, 5)
+fam = [0.03857421875, 0.0625, 1.0]
+print("holm", multipletests(fam, method="holm")[1])
+print("bh", multipletests(fam, method="fdr_bh")[1])
+# tests/analysis_compare.rs, model_comparison_pairs_prompts
+print("== models")
+paired("m1 vs m2", 3, 5, 2, 9)
+paired("m1 vs m3", 8, 0, 0, 12)
+paired("m2 vs m3", 3, 2, 5, 9)
+fam = [mcnemar([[3, 5], [2, 9]], exact=True).pvalue, 1.0, mcnemar([[3, 2], [5, 9]], exact=True).pvalue]
+print("holm", multipletests(fam, method="holm")[1])

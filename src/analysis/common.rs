@@ -151,7 +151,7 @@ pub(crate) fn authorization_name(a: Option<Authorization>) -> &'static str {
 
 /// Records grouped by the compound key of `by`, in key order.
 pub(crate) fn group_records<'a>(
-    records: &'a [Record],
+    records: impl IntoIterator<Item = &'a Record>,
     by: &[GroupBy],
 ) -> BTreeMap<Vec<String>, Vec<&'a Record>> {
     let mut out: BTreeMap<Vec<String>, Vec<&Record>> = BTreeMap::new();

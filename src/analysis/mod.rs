@@ -6,14 +6,18 @@
 //! lack the labels it needs (XSTest prompts have no wording framing, say)
 //! returns a section with a note saying why, not an error.
 
+mod categories;
 mod common;
 mod effect;
 pub mod human;
+mod models;
 mod pairing;
 mod rates;
 
+pub use categories::CategoryEffects;
 pub use common::{GroupBy, OutcomeCounts};
 pub use effect::{AuthorizationEffect, WordingEffect};
+pub use models::ModelComparison;
 pub use pairing::{Factor, PairingSummary, pair};
 pub use rates::RefusalRates;
 
@@ -53,5 +57,7 @@ pub fn standard_analyzers() -> Vec<Box<dyn Analyzer>> {
         Box::new(RefusalRates::new(vec![GroupBy::Model, GroupBy::Framing])),
         Box::new(WordingEffect::new()),
         Box::new(AuthorizationEffect::new()),
+        Box::new(CategoryEffects::new(Factor::Wording)),
+        Box::new(ModelComparison::new()),
     ]
 }
