@@ -89,3 +89,21 @@ paired("m1 vs m3", 8, 0, 0, 12)
 paired("m2 vs m3", 3, 2, 5, 9)
 fam = [mcnemar([[3, 5], [2, 9]], exact=True).pvalue, 1.0, mcnemar([[3, 2], [5, 9]], exact=True).pvalue]
 print("holm", multipletests(fam, method="holm")[1])
+
+# tests/analysis_model.rs, stratified_effect_by_category
+print("== stratified")
+import numpy as np
+from statsmodels.stats.contingency_tables import StratifiedTable
+
+strata = [(10, 5, 3, 12), (8, 7, 4, 11), (2, 8, 1, 9)]
+st = StratifiedTable(np.array([[[a, b], [c, d]] for a, b, c, d in strata]).transpose(1, 2, 0).astype(float))
+print("cmh", st.test_null_odds(correction=False).statistic, st.test_null_odds(correction=False).pvalue)
+print("cmh corrected", st.test_null_odds(correction=True).pvalue)
+print("mh odds ratio", st.oddsratio_pooled, st.oddsratio_pooled_confint())
+print("breslow-day tarone", st.test_equal_odds(adjust=True).statistic, st.test_equal_odds(adjust=True).pvalue)
+R = sum(a * (c + d) / (a + b + c + d) for a, b, c, d in strata)
+S = sum(c * (a + b) / (a + b + c + d) for a, b, c, d in strata)
+V = sum(((a + b) * (c + d) * (a + c) - a * c * (a + b + c + d)) / (a + b + c + d) ** 2
+        for a, b, c, d in strata) / (R * S)
+rr = R / S
+print("mh rate ratio greenland-robins", rr, rr * math.exp(-Z * math.sqrt(V)), rr * math.exp(Z * math.sqrt(V)))

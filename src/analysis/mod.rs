@@ -10,16 +10,22 @@ mod categories;
 mod common;
 mod effect;
 pub mod human;
+mod interaction;
 mod models;
 mod pairing;
 mod rates;
+mod regression;
+mod stratified;
 
 pub use categories::CategoryEffects;
 pub use common::{GroupBy, OutcomeCounts};
 pub use effect::{AuthorizationEffect, WordingEffect};
+pub use interaction::Interaction;
 pub use models::ModelComparison;
 pub use pairing::{Factor, PairingSummary, pair};
 pub use rates::RefusalRates;
+pub use regression::RefusalRegression;
+pub use stratified::StratifiedEffect;
 
 use crate::error::Result;
 use crate::record::Record;
@@ -57,7 +63,10 @@ pub fn standard_analyzers() -> Vec<Box<dyn Analyzer>> {
         Box::new(RefusalRates::new(vec![GroupBy::Model, GroupBy::Framing])),
         Box::new(WordingEffect::new()),
         Box::new(AuthorizationEffect::new()),
+        Box::new(Interaction::new()),
         Box::new(CategoryEffects::new(Factor::Wording)),
         Box::new(ModelComparison::new()),
+        Box::new(StratifiedEffect::new(Factor::Wording)),
+        Box::new(RefusalRegression::new()),
     ]
 }
