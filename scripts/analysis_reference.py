@@ -107,3 +107,42 @@ V = sum(((a + b) * (c + d) * (a + c) - a * c * (a + b + c + d)) / (a + b + c + d
         for a, b, c, d in strata) / (R * S)
 rr = R / S
 print("mh rate ratio greenland-robins", rr, rr * math.exp(-Z * math.sqrt(V)), rr * math.exp(Z * math.sqrt(V)))
+
+# tests/analysis_model.rs, regression_matches_statsmodels and interaction_*
+print("== regression")
+import statsmodels.api as sm
+
+FRAMINGS = [(1, 0), (0, 0), (1, 1), (0, 1)]  # (sensitive, stated)
+THRESHOLD = [6, 3, 4, 2]
+rows, ys, gs = [], [], []
+for mi, m in enumerate(["m1", "m2"]):
+    for ci, c in enumerate(["log_analysis", "system_hardening"]):
+        for i in range(10):
+            for fi, (s, a) in enumerate(FRAMINGS):
+                h = (i * 7 + fi * 3 + mi * 5 + ci * 11) % 10
+                ys.append(1 if h < THRESHOLD[fi] + mi - ci else 0)
+                rows.append((s, a, ci, mi))
+                gs.append(ci * 100 + i)
+y = np.array(ys, dtype=float)
+for inter in (False, True):
+    X = [[1, s, a] + ([s * a] if inter else []) + [ci, mi] for s, a, ci, mi in rows]
+    X = np.array(X, dtype=float)
+    fit = sm.GLM(y, X, family=sm.families.Binomial()).fit(
+        cov_type="cluster", cov_kwds={"groups": np.array(gs)}, tol=1e-14)
+    plain = sm.GLM(y, X, family=sm.families.Binomial()).fit(tol=1e-14)
+    print("interaction" if inter else "main effects")
+    print("  params", list(fit.params))
+    print("  robust se", list(fit.bse))
+    print("  robust p", list(fit.pvalues))
+    print("  model se", list(plain.bse))
+    print("  deviance", plain.deviance)
+cells = {}
+for (s, a, _, _), yy in zip(rows, ys):
+    cells.setdefault((s, a), []).append(yy)
+for k in sorted(cells):
+    x, n = sum(cells[k]), len(cells[k])
+    print("cell sensitive=%d stated=%d" % k, x, n, wilson(x, n))
+strata = [(sum(cells[(1, a)]), 40 - sum(cells[(1, a)]), sum(cells[(0, a)]), 40 - sum(cells[(0, a)]))
+          for a in (1, 0)]
+st = StratifiedTable(np.array([[[a, b], [c, d]] for a, b, c, d in strata]).transpose(1, 2, 0).astype(float))
+print("interaction breslow-day tarone", strata, st.test_equal_odds(adjust=True).pvalue)
