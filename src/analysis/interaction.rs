@@ -27,17 +27,9 @@ const INTERACTION: &str = "sensitive:authorization_stated";
 /// authorization, and the `sensitive:authorization_stated` term of the
 /// logistic model of [`crate::analysis::RefusalRegression`] (a ratio of
 /// odds ratios with a cluster-robust Wald test).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Interaction {
     options: LogisticOptions,
-}
-
-impl Default for Interaction {
-    fn default() -> Self {
-        Interaction {
-            options: LogisticOptions::default(),
-        }
-    }
 }
 
 impl Interaction {

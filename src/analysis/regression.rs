@@ -1,7 +1,7 @@
 //! Logistic regression of refusal on the framing, category and model, with
 //! standard errors robust to the clustering of variants within a task.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
@@ -69,9 +69,8 @@ pub(crate) fn fit_framing_model(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let has = |f: &dyn Fn(&(&Record, bool, bool, bool)) -> bool| used_recs.iter().any(f);
-    let vary_s = has(&|x| x.2) && has(&|x| !x.2);
-    let vary_a = has(&|x| x.3) && has(&|x| !x.3);
+    let vary_s = used_recs.iter().any(|x| x.2) && used_recs.iter().any(|x| !x.2);
+    let vary_a = used_recs.iter().any(|x| x.3) && used_recs.iter().any(|x| !x.3);
     let mut names = vec!["intercept".to_string()];
     let mut dropped = Vec::new();
     for (ok, name) in [(vary_s, "sensitive"), (vary_a, "authorization_stated")] {
@@ -98,7 +97,8 @@ pub(crate) fn fit_framing_model(
         reference.insert("model", m.clone());
     }
     // Aggregate by (cluster, covariate row).
-    let mut cluster_ids: BTreeMap<String, u64> = BTreeMap::new();
+    // Clusters: the task group, or the prompt id for a record without one.
+    let mut cluster_ids: HashMap<(bool, &str), u64> = HashMap::new();
     let cat_idx: BTreeMap<&str, usize> = cats
         .iter()
         .enumerate()
@@ -109,11 +109,13 @@ pub(crate) fn fit_framing_model(
         .enumerate()
         .map(|(i, m)| (m.as_str(), i))
         .collect();
-    let mut cells: BTreeMap<(u64, usize, usize, bool, bool), (u64, u64)> = BTreeMap::new();
+    // (cluster, category, model, sensitive, stated) -> (events, trials)
+    type CellKey = (u64, usize, usize, bool, bool);
+    let mut cells: BTreeMap<CellKey, (u64, u64)> = BTreeMap::new();
     for (r, y, s, a) in &used_recs {
         let cluster_name = match &r.prompt.group {
-            Some(g) => format!("g:{g}"),
-            None => format!("p:{}", r.prompt.id),
+            Some(g) => (true, g.as_str()),
+            None => (false, r.prompt.id.as_str()),
         };
         let next = cluster_ids.len() as u64;
         let cid = *cluster_ids.entry(cluster_name).or_insert(next);
@@ -234,19 +236,10 @@ pub(crate) fn fitted_data(f: &Fitted) -> Value {
 /// A factor with one level in the data is dropped and named. Separation (a
 /// cell where every record refuses, or none does, that a term can fit
 /// exactly) makes the fit undefined and the section says so.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RefusalRegression {
     options: LogisticOptions,
     interaction: bool,
-}
-
-impl Default for RefusalRegression {
-    fn default() -> Self {
-        RefusalRegression {
-            options: LogisticOptions::default(),
-            interaction: false,
-        }
-    }
 }
 
 impl RefusalRegression {
