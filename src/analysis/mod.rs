@@ -6,6 +6,7 @@
 //! lack the labels it needs (XSTest prompts have no wording framing, say)
 //! returns a section with a note saying why, not an error.
 
+mod bootstrap;
 mod categories;
 mod common;
 mod effect;
@@ -17,6 +18,7 @@ mod rates;
 mod regression;
 mod stratified;
 
+pub use bootstrap::ClusterBootstrap;
 pub use categories::CategoryEffects;
 pub use common::{GroupBy, OutcomeCounts};
 pub use effect::{AuthorizationEffect, WordingEffect};
@@ -51,8 +53,12 @@ impl<T: Analyzer + ?Sized> Analyzer for Box<T> {
 }
 
 /// The analyzers the `evaluate` example runs, in report order: refusal
-/// rates by model, by model x category and by model x framing, the wording
-/// and authorization effects.
+/// rates by model, by model x category and by model x framing; the wording
+/// and authorization effects (unpaired and paired); their interaction; the
+/// wording effect per category with adjusted p-values; models compared on
+/// the same prompts; the wording effect stratified by model x category; the
+/// regression of refusal on framing, category and model; and the cluster
+/// bootstrap of the wording rate ratio (2,000 resamples).
 ///
 /// Each degrades to a section with a note when the records lack its labels,
 /// so the set suits any prompt suite.
@@ -68,5 +74,6 @@ pub fn standard_analyzers() -> Vec<Box<dyn Analyzer>> {
         Box::new(ModelComparison::new()),
         Box::new(StratifiedEffect::new(Factor::Wording)),
         Box::new(RefusalRegression::new()),
+        Box::new(ClusterBootstrap::new(Factor::Wording)),
     ]
 }
