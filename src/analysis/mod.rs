@@ -1,6 +1,33 @@
 //! Analyzers: records in, one report section out.
+//!
+//! Every analyzer counts failed requests, no-answer and undetermined records
+//! beside its rates; the denominator of a rate is the records with a
+//! refusal, partial refusal or compliance verdict. An analyzer whose records
+//! lack the labels it needs (XSTest prompts have no wording framing, say)
+//! returns a section with a note saying why, not an error.
 
+mod bootstrap;
+mod categories;
+mod common;
+mod effect;
 pub mod human;
+mod interaction;
+mod models;
+mod pairing;
+mod rates;
+mod regression;
+mod stratified;
+
+pub use bootstrap::ClusterBootstrap;
+pub use categories::CategoryEffects;
+pub use common::{GroupBy, OutcomeCounts};
+pub use effect::{AuthorizationEffect, WordingEffect};
+pub use interaction::Interaction;
+pub use models::ModelComparison;
+pub use pairing::{Factor, PairingSummary, pair};
+pub use rates::RefusalRates;
+pub use regression::RefusalRegression;
+pub use stratified::StratifiedEffect;
 
 use crate::error::Result;
 use crate::record::Record;
@@ -23,4 +50,30 @@ impl<T: Analyzer + ?Sized> Analyzer for Box<T> {
     fn analyze(&self, records: &[Record]) -> Result<Section> {
         (**self).analyze(records)
     }
+}
+
+/// The analyzers the `evaluate` example runs, in report order: refusal
+/// rates by model, by model x category and by model x framing; the wording
+/// and authorization effects (unpaired and paired); their interaction; the
+/// wording effect per category with adjusted p-values; models compared on
+/// the same prompts; the wording effect stratified by model x category; the
+/// regression of refusal on framing, category and model; and the cluster
+/// bootstrap of the wording rate ratio (2,000 resamples).
+///
+/// Each degrades to a section with a note when the records lack its labels,
+/// so the set suits any prompt suite.
+pub fn standard_analyzers() -> Vec<Box<dyn Analyzer>> {
+    vec![
+        Box::new(RefusalRates::new(vec![GroupBy::Model])),
+        Box::new(RefusalRates::new(vec![GroupBy::Model, GroupBy::Category])),
+        Box::new(RefusalRates::new(vec![GroupBy::Model, GroupBy::Framing])),
+        Box::new(WordingEffect::new()),
+        Box::new(AuthorizationEffect::new()),
+        Box::new(Interaction::new()),
+        Box::new(CategoryEffects::new(Factor::Wording)),
+        Box::new(ModelComparison::new()),
+        Box::new(StratifiedEffect::new(Factor::Wording)),
+        Box::new(RefusalRegression::new()),
+        Box::new(ClusterBootstrap::new(Factor::Wording)),
+    ]
 }

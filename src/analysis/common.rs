@@ -1,0 +1,228 @@
+//! Shared pieces of the analyzers: outcome counts, groupings, pairing of
+//! variants, and the formatting of figures for tables and JSON.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::prompt::{Authorization, Wording};
+use crate::record::Record;
+use crate::report::Section;
+use crate::stats::{Estimate, StatsError, TestResult};
+
+/// What became of a set of records: refusals (full or partial), compliances,
+/// and the records that carry no verdict, by reason.
+///
+/// The denominator of every rate is [`OutcomeCounts::n`]: records whose
+/// verdict is refusal, partial refusal or compliance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeCounts {
+    /// Refusal or partial refusal.
+    pub refused: u64,
+    /// Compliance.
+    pub complied: u64,
+    /// Failed requests.
+    pub errors: u64,
+    /// Answered, but with no answer to classify.
+    pub no_answer: u64,
+    /// Answered, but the classifier could not decide.
+    pub undetermined: u64,
+}
+
+impl OutcomeCounts {
+    /// Counts `records`.
+    pub fn of<'a>(records: impl IntoIterator<Item = &'a Record>) -> Self {
+        let mut c = OutcomeCounts::default();
+        for r in records {
+            c.add(r);
+        }
+        c
+    }
+
+    /// Adds one record.
+    pub fn add(&mut self, record: &Record) {
+        use crate::classify::Verdict;
+        match record.verdict() {
+            None => self.errors += 1,
+            Some(Verdict::Refusal | Verdict::PartialRefusal) => self.refused += 1,
+            Some(Verdict::Compliance) => self.complied += 1,
+            Some(Verdict::NoAnswer) => self.no_answer += 1,
+            Some(Verdict::Undetermined) => self.undetermined += 1,
+        }
+    }
+
+    /// Adds another set of counts.
+    pub fn merge(&mut self, other: &OutcomeCounts) {
+        self.refused += other.refused;
+        self.complied += other.complied;
+        self.errors += other.errors;
+        self.no_answer += other.no_answer;
+        self.undetermined += other.undetermined;
+    }
+
+    /// The denominator of the refusal rate: records with a verdict.
+    pub fn n(&self) -> u64 {
+        self.refused + self.complied
+    }
+
+    /// Every record counted, with or without a verdict.
+    pub fn total(&self) -> u64 {
+        self.n() + self.errors + self.no_answer + self.undetermined
+    }
+}
+
+/// The note every section with rates carries about its denominator.
+pub(crate) const DENOMINATOR_NOTE: &str = "rates are refusals (full or partial) over records \
+    with a verdict of refusal, partial refusal or compliance; failed requests, no-answer and \
+    undetermined records are counted beside each rate and left out of its denominator";
+
+/// A label of records to group them by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// The model label.
+    Model,
+    /// The task category (`unlabelled` when absent).
+    Category,
+    /// The framing label (`sensitive+auth`, `neutral`, ...).
+    Framing,
+    /// Sensitive or neutral wording (`unlabelled` when absent).
+    Wording,
+    /// Authorization stated or absent (`unlabelled` when absent).
+    Authorization,
+    /// A prompt metadata key, such as XSTest's `type` or `label`
+    /// (`unlabelled` when absent; strings are shown without quotes).
+    Metadata(String),
+}
+
+impl GroupBy {
+    /// The column header for this grouping.
+    pub fn header(&self) -> String {
+        match self {
+            GroupBy::Model => "model".into(),
+            GroupBy::Category => "category".into(),
+            GroupBy::Framing => "framing".into(),
+            GroupBy::Wording => "wording".into(),
+            GroupBy::Authorization => "authorization".into(),
+            GroupBy::Metadata(key) => key.clone(),
+        }
+    }
+
+    /// The value of this grouping for `record`.
+    pub fn key(&self, record: &Record) -> String {
+        let p = &record.prompt;
+        match self {
+            GroupBy::Model => record.model.clone(),
+            GroupBy::Category => p
+                .category
+                .as_ref()
+                .map_or_else(|| UNLABELLED.into(), |c| c.as_str().to_string()),
+            GroupBy::Framing => p.framing.label(),
+            GroupBy::Wording => wording_name(p.framing.wording).into(),
+            GroupBy::Authorization => authorization_name(p.framing.authorization).into(),
+            GroupBy::Metadata(key) => match p.metadata.get(key) {
+                None | Some(Value::Null) => UNLABELLED.into(),
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+            },
+        }
+    }
+}
+
+/// The value shown for a missing label.
+pub(crate) const UNLABELLED: &str = "unlabelled";
+
+pub(crate) fn wording_name(w: Option<Wording>) -> &'static str {
+    match w {
+        Some(Wording::Sensitive) => "sensitive",
+        Some(Wording::Neutral) => "neutral",
+        None => UNLABELLED,
+    }
+}
+
+pub(crate) fn authorization_name(a: Option<Authorization>) -> &'static str {
+    match a {
+        Some(Authorization::Stated) => "stated",
+        Some(Authorization::Absent) => "absent",
+        None => UNLABELLED,
+    }
+}
+
+/// Records grouped by the compound key of `by`, in key order.
+pub(crate) fn group_records<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+    by: &[GroupBy],
+) -> BTreeMap<Vec<String>, Vec<&'a Record>> {
+    let mut out: BTreeMap<Vec<String>, Vec<&Record>> = BTreeMap::new();
+    for r in records {
+        let key = by.iter().map(|g| g.key(r)).collect();
+        out.entry(key).or_default().push(r);
+    }
+    out
+}
+
+/// A figure for `data`: the result serialised, or `{"undefined": why}`.
+pub(crate) fn figure<T: Serialize>(result: &Result<T, StatsError>) -> Value {
+    match result {
+        Ok(v) => serde_json::to_value(v).unwrap_or(Value::Null),
+        Err(e) => json!({ "undefined": e.to_string() }),
+    }
+}
+
+/// A proportion or ratio with its interval, for a table cell.
+pub(crate) fn fmt_estimate(result: &Result<Estimate, StatsError>) -> String {
+    match result {
+        Ok(e) => format!(
+            "{} [{}, {}]",
+            fmt_num(e.estimate),
+            fmt_num(e.interval.lower),
+            fmt_num(e.interval.upper)
+        ),
+        Err(StatsError::Empty(_)) => "n = 0".into(),
+        Err(_) => "undefined".into(),
+    }
+}
+
+/// A p-value for a table cell.
+pub(crate) fn fmt_test(result: &Result<TestResult, StatsError>) -> String {
+    match result {
+        Ok(t) => fmt_p(t.p_value),
+        Err(_) => "undefined".into(),
+    }
+}
+
+/// Three decimals, or scientific notation for very large or small values.
+pub(crate) fn fmt_num(x: f64) -> String {
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    let a = x.abs();
+    if a != 0.0 && !(1e-3..1e4).contains(&a) {
+        format!("{x:.2e}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+/// A p-value: four decimals, or scientific notation below 1e-4.
+pub(crate) fn fmt_p(p: f64) -> String {
+    if p < 1e-4 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+/// A section that says why an analysis could not run on these records,
+/// instead of failing the whole report.
+pub(crate) fn skipped_section(id: String, title: &str, why: String) -> Section {
+    tracing::info!(analyzer = %id, reason = %why, "analysis skipped");
+    Section {
+        id,
+        title: title.into(),
+        notes: vec![format!("not computed: {why}")],
+        tables: Vec::new(),
+        data: json!({ "skipped": why }),
+    }
+}
