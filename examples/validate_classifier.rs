@@ -35,15 +35,8 @@ fn main() {
                     row.id.clone().unwrap_or_default(),
                     row.label.as_str(),
                     c.verdict.as_str(),
-                    c.evidence
-                        .iter()
-                        .map(|e| e.rule.as_str())
-                        .collect::<Vec<_>>(),
-                    row.completion
-                        .chars()
-                        .take(400)
-                        .collect::<String>()
-                        .replace('\n', " ")
+                    c.evidence.iter().map(|e| e.rule.as_str()).collect::<Vec<_>>(),
+                    row.completion.chars().take(400).collect::<String>().replace('\n', " ")
                 );
             }
             pairs.push((row.label, c.verdict));

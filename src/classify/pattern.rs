@@ -389,11 +389,7 @@ impl PatternClassifier {
         // Sentences holding a decline do not count as substance.
         let declining: Vec<Range<usize>> = sentences
             .iter()
-            .filter(|s| {
-                declines
-                    .iter()
-                    .any(|h| s.start <= h.start && h.start < s.end)
-            })
+            .filter(|s| declines.iter().any(|h| s.start <= h.start && h.start < s.end))
             .cloned()
             .collect();
         let substance = |from: usize, to: usize| substance_bytes(t, from, to, &declining);
@@ -419,9 +415,9 @@ impl PatternClassifier {
         let first_kind = self.kind(first);
         if first.start < opening_end {
             // Refuse-then-help: a pivot after the decline, with content after it.
-            let pivot = hits
-                .iter()
-                .find(|h| self.kind(h) == RuleKind::Pivot && h.start >= first.end && !masked(h));
+            let pivot = hits.iter().find(|h| {
+                self.kind(h) == RuleKind::Pivot && h.start >= first.end && !masked(h)
+            });
             if let Some(p) = pivot {
                 let after = substance(p.start, t.len());
                 if after >= cfg.substance_bytes || structured(p.start, t.len()) {
@@ -438,8 +434,7 @@ impl PatternClassifier {
             } else {
                 RefusalKind::Soft
             });
-            c.evidence
-                .extend(declines.iter().take(3).map(|h| evidence(h)));
+            c.evidence.extend(declines.iter().take(3).map(|h| evidence(h)));
             return c;
         }
         // Help-then-decline: content first, a decline later.
