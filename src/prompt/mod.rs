@@ -1,7 +1,23 @@
 //! Prompts, their framing, and the sources that yield them.
+//!
+//! The built-in sources:
+//!
+//! - [`jsonl::JsonlSource`]: one serialized [`Prompt`] per line.
+//! - [`csv::CsvSource`]: any CSV with a header, through a [`csv::ColumnMap`].
+//! - [`xstest::XsTestSource`]: the XSTest v2 prompt file.
+//! - [`frr::FrrSource`]: CyberSecEval's MITRE false-refusal prompts.
+//!
+//! [`detect`] picks one of them from a file's extension and CSV header. Every
+//! loader takes a [`MissingPolicy`] for records without a required field.
+
+pub mod csv;
+pub mod frr;
+pub mod jsonl;
+pub mod xstest;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -313,4 +329,75 @@ impl PromptSource for InMemory {
             skipped: Vec::new(),
         })
     }
+}
+
+/// Picks a source for `path` from its extension and, for CSV, its header.
+///
+/// - `.jsonl` / `.ndjson`: [`jsonl::JsonlSource`];
+/// - `.json`: [`frr::FrrSource`] (a JSON array of CyberSecEval FRR records);
+/// - `.csv` whose header is XSTest's `id,prompt,type,label,focus,note`:
+///   [`xstest::XsTestSource`];
+/// - any other `.csv` with a `text` or `prompt` column:
+///   [`csv::CsvSource`] with [`csv::ColumnMap::from_header`].
+///
+/// Nothing is loaded yet except the CSV header; errors name the file.
+///
+/// ```no_run
+/// use refusal_bias::prompt::{MissingPolicy, PromptSource, detect};
+///
+/// let source = detect("../shared/data/xstest/xstest_prompts.csv", MissingPolicy::Error)?;
+/// let set = source.load()?;
+/// # Ok::<(), refusal_bias::Error>(())
+/// ```
+pub fn detect(
+    path: impl AsRef<Path>,
+    policy: MissingPolicy,
+) -> Result<Box<dyn PromptSource + Send + Sync>> {
+    use crate::error::{Error, Location};
+
+    let path = path.as_ref();
+    let name = path.display().to_string();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let source: Box<dyn PromptSource + Send + Sync> = match ext.as_str() {
+        "jsonl" | "ndjson" => Box::new(jsonl::JsonlSource::new(path).missing(policy)),
+        "json" => Box::new(frr::FrrSource::new(path).missing(policy)),
+        "csv" => {
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let mut reader = ::csv::Reader::from_reader(std::io::BufReader::new(file));
+            let header: Vec<String> = reader
+                .headers()
+                .map_err(|e| {
+                    Error::invalid(
+                        Location::new(&name).line(1),
+                        format!("unreadable header: {e}"),
+                    )
+                })?
+                .iter()
+                .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+                .collect();
+            if header.iter().map(String::as_str).eq(xstest::XSTEST_COLUMNS) {
+                Box::new(xstest::XsTestSource::new(path).missing(policy))
+            } else if let Some(map) = csv::ColumnMap::from_header(header.iter().map(String::as_str))
+            {
+                Box::new(csv::CsvSource::new(path, map).missing(policy))
+            } else {
+                return Err(Error::invalid(
+                    Location::new(&name).line(1),
+                    "csv header has neither a `text` nor a `prompt` column",
+                ));
+            }
+        }
+        other => {
+            return Err(Error::invalid(
+                Location::new(&name),
+                format!("unknown prompt file extension `{other}`, expected jsonl, json or csv"),
+            ));
+        }
+    };
+    tracing::debug!(source = %name, kind = %ext, "detected prompt source");
+    Ok(source)
 }
