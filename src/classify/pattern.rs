@@ -249,6 +249,19 @@ impl Default for PatternClassifier {
 
 const NAME: &str = "pattern";
 
+/// A classification and whether the rules are sure of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessment {
+    /// The classification.
+    pub classification: Classification,
+    /// `false` for the verdicts rules get wrong most often: partial
+    /// refusals, soft refusals (objections, deflections), and compliance
+    /// where a declining phrase matched but was discounted (masked as
+    /// benign, quoted, in code, or outside its scope). A
+    /// [`Cascade`](super::cascade::Cascade) sends these to its judge.
+    pub certain: bool,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Hit {
     rule: usize,
@@ -312,19 +325,32 @@ impl PatternClassifier {
 
     /// Classifies a response: API signals first, then the text.
     pub fn classify_response(&self, response: &Response) -> Classification {
+        self.assess_response(response).classification
+    }
+
+    /// Like [`PatternClassifier::classify_response`], and says whether the
+    /// rules are sure (see [`Assessment::certain`]).
+    pub fn assess_response(&self, response: &Response) -> Assessment {
         if let Some(c) = self.signals.detect(response) {
-            return c;
+            return Assessment {
+                classification: c,
+                certain: true,
+            };
         }
         let truncated = response.stop == Some(StopReason::Length);
-        self.classify_text_inner(&response.text, truncated)
+        self.assess_text(&response.text, truncated)
     }
 
     /// Classifies a bare text (no API signals, not known to be truncated).
     pub fn classify_text(&self, text: &str) -> Classification {
-        self.classify_text_inner(text, false)
+        self.assess_text(text, false).classification
     }
 
-    fn classify_text_inner(&self, text: &str, truncated: bool) -> Classification {
+    fn assess_text(&self, text: &str, truncated: bool) -> Assessment {
+        let sure = |classification| Assessment {
+            classification,
+            certain: true,
+        };
         let cfg = &self.inner.config;
         let content = text.bytes().filter(|b| !b.is_ascii_whitespace()).count();
         if content == 0 || (truncated && content < cfg.truncated_min_bytes) {
@@ -339,13 +365,13 @@ impl PatternClassifier {
                 span: None,
                 excerpt: None,
             });
-            return c;
+            return sure(c);
         }
         let norm = normalize(text);
         let t: &str = &norm.text;
         let matched = self.inner.set.matches(t);
         if !matched.matched_any() {
-            return Classification::new(Verdict::Compliance, NAME);
+            return sure(Classification::new(Verdict::Compliance, NAME));
         }
         let mut hits = Vec::new();
         for idx in matched.iter() {
@@ -365,7 +391,7 @@ impl PatternClassifier {
         self.inner.rules[h.rule].rule.kind
     }
 
-    fn decide(&self, original: &str, norm: &Normalized<'_>, hits: &[Hit]) -> Classification {
+    fn decide(&self, original: &str, norm: &Normalized<'_>, hits: &[Hit]) -> Assessment {
         let cfg = &self.inner.config;
         let t: &str = &norm.text;
         let sentences = sentence_spans(t);
@@ -408,10 +434,16 @@ impl PatternClassifier {
                     let mut c = Classification::new(Verdict::Refusal, NAME);
                     c.kind = Some(RefusalKind::Soft);
                     c.evidence.push(evidence(d));
-                    return c;
+                    return unsure(c);
                 }
             }
-            return Classification::new(Verdict::Compliance, NAME);
+            // Sure only if no declining rule fired at all (all were masked
+            // or out of scope otherwise).
+            let discounted = hits.iter().any(|h| self.kind(h).declines());
+            return Assessment {
+                classification: Classification::new(Verdict::Compliance, NAME),
+                certain: !discounted,
+            };
         };
 
         let first_kind = self.kind(first);
@@ -427,7 +459,7 @@ impl PatternClassifier {
                     c.kind = Some(RefusalKind::Degraded);
                     c.evidence.push(evidence(first));
                     c.evidence.push(evidence(p));
-                    return c;
+                    return unsure(c);
                 }
             }
             let mut c = Classification::new(Verdict::Refusal, NAME);
@@ -437,7 +469,11 @@ impl PatternClassifier {
                 RefusalKind::Soft
             });
             c.evidence.extend(declines.iter().take(3).map(|h| evidence(h)));
-            return c;
+            let certain = c.kind == Some(RefusalKind::Hard);
+            return Assessment {
+                classification: c,
+                certain,
+            };
         }
         // Help-then-decline: content first, a decline later.
         let before = substance(0, first.start);
@@ -451,7 +487,14 @@ impl PatternClassifier {
             c
         };
         c.evidence.push(evidence(first));
-        c
+        unsure(c)
+    }
+}
+
+fn unsure(classification: Classification) -> Assessment {
+    Assessment {
+        classification,
+        certain: false,
     }
 }
 
