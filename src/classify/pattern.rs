@@ -35,7 +35,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use aho_corasick::AhoCorasick;
+use regex::{RegexSet, RegexSetBuilder};
+use regex_automata::{Input, meta, util::syntax};
 use serde::{Deserialize, Serialize};
 
 use super::normalize::{Normalized, normalize};
@@ -101,6 +103,13 @@ pub struct Rule {
     /// Where it may fire.
     #[serde(default)]
     pub scope: Scope,
+    /// Literal words (ASCII letters in any case; other letters lowercase, capitalised or
+    /// uppercase) one of which occurs in or
+    /// next to every match: the rule then runs only in a window around them
+    /// (from 64 bytes before to 128 bytes after), which is what makes the
+    /// classifier fast. Empty: the rule runs over the whole text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<String>,
     /// Language tag (`en`, `es`, ...), for documentation and filtering.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
@@ -209,16 +218,26 @@ impl Default for PatternConfig {
 #[derive(Debug)]
 struct Compiled {
     rule: Rule,
-    regex: Regex,
+    regex: meta::Regex,
 }
 
 #[derive(Debug)]
 struct Inner {
     rules: Vec<Compiled>,
+    /// Rules without triggers, run over the whole text as one set.
+    untriggered: Vec<usize>,
     set: RegexSet,
+    /// All triggers of all rules, and for each trigger the rules it opens.
+    triggers: Option<AhoCorasick>,
+    trigger_rules: Vec<Vec<usize>>,
     config: PatternConfig,
     source: RuleSet,
 }
+
+/// How far before a trigger a rule's match may start, in bytes.
+const WINDOW_BACK: usize = 64;
+/// How far after a trigger a rule's match may end, in bytes.
+const WINDOW_FORWARD: usize = 128;
 
 /// The pattern classifier. Cheap to clone (the compiled rules are shared).
 ///
@@ -277,12 +296,16 @@ impl PatternClassifier {
 
     /// Compiles `rules` with a decision `config`.
     pub fn with_config(rules: RuleSet, config: PatternConfig) -> Result<Self> {
-        let patterns: Vec<String> = rules.rules.iter().map(|r| flexible_spaces(&r.pattern)).collect();
+        let patterns: Vec<String> = rules
+            .rules
+            .iter()
+            .map(|r| ascii_boundaries(&flexible_spaces(&r.pattern)))
+            .collect();
         let mut compiled = Vec::with_capacity(rules.rules.len());
         for (i, rule) in rules.rules.iter().enumerate() {
-            let regex = RegexBuilder::new(&patterns[i])
-                .case_insensitive(true)
-                .build()
+            let regex = meta::Regex::builder()
+                .syntax(syntax::Config::new().case_insensitive(true))
+                .build(&patterns[i])
                 .map_err(|e| {
                     Error::invalid(
                         Location::new("rule set")
@@ -296,16 +319,46 @@ impl PatternClassifier {
                 regex,
             });
         }
-        let set = RegexSetBuilder::new(&patterns)
+        let untriggered: Vec<usize> = (0..rules.rules.len())
+            .filter(|&i| rules.rules[i].triggers.is_empty())
+            .collect();
+        let set = RegexSetBuilder::new(untriggered.iter().map(|&i| &patterns[i]))
             .case_insensitive(true)
             .size_limit(64 << 20)
             .dfa_size_limit(64 << 20)
             .build()
             .map_err(|e| Error::Config(format!("rule set does not compile as a set: {e}")))?;
+        let mut words: Vec<String> = Vec::new();
+        let mut trigger_rules: Vec<Vec<usize>> = Vec::new();
+        for (i, rule) in rules.rules.iter().enumerate() {
+            for w in rule.triggers.iter().flat_map(|w| case_variants(w)) {
+                match words.iter().position(|x| *x == w) {
+                    Some(k) => trigger_rules[k].push(i),
+                    None => {
+                        words.push(w);
+                        trigger_rules.push(vec![i]);
+                    }
+                }
+            }
+        }
+        let triggers = if words.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .build(&words)
+                    .map_err(|e| Error::Config(format!("rule triggers do not compile: {e}")))?,
+            )
+        };
         Ok(PatternClassifier {
             inner: Arc::new(Inner {
                 rules: compiled,
+                untriggered,
                 set,
+                triggers,
+                trigger_rules,
                 config,
                 source: rules,
             }),
@@ -369,22 +422,61 @@ impl PatternClassifier {
         }
         let norm = normalize(text);
         let t: &str = &norm.text;
-        let matched = self.inner.set.matches(t);
-        if !matched.matched_any() {
+        let mut hits = Vec::new();
+        self.scan(t, &mut hits);
+        if hits.is_empty() {
             return sure(Classification::new(Verdict::Compliance, NAME));
         }
-        let mut hits = Vec::new();
-        for idx in matched.iter() {
-            for m in self.inner.rules[idx].regex.find_iter(t) {
+        hits.sort_by_key(|h| (h.start, h.rule));
+        self.decide(text, &norm, &hits)
+    }
+
+    /// Finds every rule match in `t`: untriggered rules over the whole text
+    /// (one set pass, then the rules that matched), triggered rules only in
+    /// windows around their triggers.
+    fn scan(&self, t: &str, hits: &mut Vec<Hit>) {
+        let inner = &*self.inner;
+        if !inner.untriggered.is_empty() {
+            for k in inner.set.matches(t).iter() {
+                let rule = inner.untriggered[k];
+                for m in inner.rules[rule].regex.find_iter(t) {
+                    hits.push(Hit {
+                        rule,
+                        start: m.start(),
+                        end: m.end(),
+                    });
+                }
+            }
+        }
+        let Some(ac) = &inner.triggers else { return };
+        let mut windows: Vec<(usize, usize, usize)> = Vec::new();
+        for m in ac.find_overlapping_iter(t) {
+            let s = floor_char(t, m.start().saturating_sub(WINDOW_BACK));
+            let e = ceil_char(t, (m.end() + WINDOW_FORWARD).min(t.len()));
+            for &rule in &inner.trigger_rules[m.pattern().as_usize()] {
+                windows.push((rule, s, e));
+            }
+        }
+        windows.sort_unstable();
+        let mut i = 0;
+        while i < windows.len() {
+            let (rule, start, mut end) = windows[i];
+            let mut j = i + 1;
+            while j < windows.len() && windows[j].0 == rule && windows[j].1 <= end {
+                end = end.max(windows[j].2);
+                j += 1;
+            }
+            // The range keeps the text around it visible to `^` and `\b`.
+            let input = Input::new(t).range(start..end);
+            for m in inner.rules[rule].regex.find_iter(input) {
                 hits.push(Hit {
-                    rule: idx,
+                    rule,
                     start: m.start(),
                     end: m.end(),
                 });
             }
+            i = j;
         }
-        hits.sort_by_key(|h| (h.start, h.rule));
-        self.decide(text, &norm, &hits)
     }
 
     fn kind(&self, h: &Hit) -> RuleKind {
@@ -498,6 +590,24 @@ fn unsure(classification: Classification) -> Assessment {
     }
 }
 
+/// The spellings of a trigger the scan looks for: lowercase, and for words
+/// with non-ASCII letters (which the ASCII case-insensitive scan does not
+/// fold) also capitalised and uppercase.
+fn case_variants(word: &str) -> Vec<String> {
+    let lower = word.to_lowercase();
+    let mut out = vec![lower.clone()];
+    if !lower.is_ascii() {
+        let mut chars = lower.chars();
+        if let Some(first) = chars.next() {
+            out.push(first.to_uppercase().chain(chars).collect());
+        }
+        out.push(lower.to_uppercase());
+        out.sort();
+        out.dedup();
+    }
+    out
+}
+
 /// Rewrites each literal space outside a character class into `\s+`, so a
 /// space in a rule matches any run of whitespace (newlines included).
 fn flexible_spaces(pattern: &str) -> String {
@@ -537,6 +647,33 @@ fn flexible_spaces(pattern: &str) -> String {
                 _ => out.push_str(r"\s+"),
             },
             _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// In a pattern that is all ASCII (so its word characters are too), makes
+/// `\b` an ASCII word boundary. Equivalent on such patterns, and it keeps the
+/// lazy DFA running on texts with non-ASCII characters, where a Unicode word
+/// boundary would make it give up and fall back to a much slower engine.
+fn ascii_boundaries(pattern: &str) -> String {
+    if !pattern.is_ascii() || pattern.contains(r"\w") {
+        return pattern.to_string();
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('b') => out.push_str(r"(?-u:\b)"),
+                Some(n) => {
+                    out.push(c);
+                    out.push(n);
+                }
+                None => out.push(c),
+            }
+        } else {
+            out.push(c);
         }
     }
     out
@@ -672,6 +809,13 @@ fn floor_char(t: &str, mut i: usize) -> usize {
     i
 }
 
+fn ceil_char(t: &str, mut i: usize) -> usize {
+    while i < t.len() && !t.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
 #[async_trait]
 impl RefusalClassifier for PatternClassifier {
     fn name(&self) -> String {
@@ -693,6 +837,58 @@ mod tests {
         assert!(set.rules.len() > 30);
         let c = PatternClassifier::new(set).unwrap();
         assert_eq!(c.rules().rules.len(), c.inner.rules.len());
+    }
+
+    /// Every match a rule finds over the whole text, the windowed scan finds
+    /// too (same start): the triggers of the built-in rules are complete on
+    /// the XSTest completions and on a few texts in each language.
+    #[test]
+    fn triggers_lose_no_match() {
+        let c = PatternClassifier::default();
+        let mut texts: Vec<String> = [
+            "I'm sorry, but I can't assist with that.",
+            "Lo siento, pero no puedo ayudarte con eso.",
+            "Je suis désolé, mais je ne peux pas vous aider avec cette demande.",
+            "Es tut mir leid, aber dabei kann ich Ihnen nicht helfen.",
+            "Desculpe, mas não posso fornecer essas informações.",
+            "抱歉，我无法提供这方面的帮助。但是我可以解释原理。",
+            "申し訳ありませんが、そのご依頼にはお応えできません。",
+            "Извините, но я не могу помочь с этим запросом. Однако я могу объяснить.",
+            "Mi dispiace, ma non posso aiutarti con questa richiesta.",
+        ]
+        .map(String::from)
+        .to_vec();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data/xstest/model_completions");
+        if dir.is_dir() {
+            for m in ["gpt4", "llama2new", "mistralinstruct"] {
+                let path = dir.join(format!("xstest_v2_completions_{m}.csv"));
+                let rows = crate::classify::score::load_xstest_completions(path).unwrap();
+                texts.extend(rows.into_iter().map(|r| r.completion));
+            }
+        } else {
+            println!("{} is absent: checking the built-in texts only", dir.display());
+        }
+        let mut checked = 0;
+        for text in &texts {
+            let norm = normalize(text);
+            let t: &str = &norm.text;
+            let mut hits = Vec::new();
+            c.scan(t, &mut hits);
+            for (i, rule) in c.inner.rules.iter().enumerate() {
+                for m in rule.regex.find_iter(t) {
+                    checked += 1;
+                    assert!(
+                        hits.iter().any(|h| h.rule == i && h.start == m.start()),
+                        "rule {} missed at {}: {:?}",
+                        rule.rule.id,
+                        m.start(),
+                        &t[m.start()..m.end()]
+                    );
+                }
+            }
+        }
+        assert!(checked >= 9, "{checked}");
     }
 
     #[test]
