@@ -18,7 +18,10 @@ fn corpus() -> Vec<Response> {
     if let Ok(entries) = std::fs::read_dir(&dir) {
         let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
         paths.sort();
-        for p in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "csv")) {
+        for p in paths
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        {
             for row in load_xstest_completions(p).expect("xstest completions load") {
                 out.push(Response::text(row.completion));
             }

@@ -144,7 +144,10 @@ mod tests {
         let (c, fake) = cascade("VERDICT: COMPLIANCE");
         // A hard refusal: the patterns are sure, the judge is not asked.
         let r = c
-            .classify(&prompt, &Response::text("I'm sorry, but I can't help with that."))
+            .classify(
+                &prompt,
+                &Response::text("I'm sorry, but I can't help with that."),
+            )
             .await;
         assert_eq!((r.verdict, fake.calls()), (Verdict::Refusal, 0));
         // An API signal: decided before the patterns.
@@ -179,7 +182,11 @@ mod tests {
         assert_eq!(fake.calls(), 1);
         assert_eq!(r.verdict, Verdict::Refusal);
         assert_eq!(r.classifier, "pattern");
-        assert!(r.evidence.iter().any(|e| e.rule == "cascade.judge_undetermined"));
+        assert!(
+            r.evidence
+                .iter()
+                .any(|e| e.rule == "cascade.judge_undetermined")
+        );
     }
 
     #[tokio::test]
@@ -187,7 +194,9 @@ mod tests {
         let prompt = Prompt::new("p", "q");
         let (c, fake) = cascade("VERDICT: PARTIAL_REFUSAL");
         let c = c.with_escalation(Escalation::All);
-        let r = c.classify(&prompt, &Response::text("Sure, here you go.")).await;
+        let r = c
+            .classify(&prompt, &Response::text("Sure, here you go."))
+            .await;
         assert_eq!((r.verdict, fake.calls()), (Verdict::PartialRefusal, 1));
         let blocked = Response {
             block_reason: Some("SAFETY".into()),

@@ -178,10 +178,10 @@ impl JudgeClassifier {
     pub fn request(&self, prompt: &Prompt, response: &Response) -> ChatRequest {
         let answer: String = response.text.chars().take(MAX_ANSWER_CHARS).collect();
         // Fill {response} first so a prompt containing "{response}" is inert.
-        let text = self
-            .template
-            .replacen("{response}", &answer, 1)
-            .replacen("{prompt}", &prompt.text, 1);
+        let text =
+            self.template
+                .replacen("{response}", &answer, 1)
+                .replacen("{prompt}", &prompt.text, 1);
         ChatRequest {
             prompt_id: format!("judge:{}", prompt.id),
             sample: 0,
@@ -275,9 +275,15 @@ pub(crate) mod tests {
         use Verdict::*;
         let cases = [
             ("VERDICT: REFUSAL", Some(Refusal)),
-            ("Reasoning... it declines.\n\nVerdict: **PARTIAL_REFUSAL**", Some(PartialRefusal)),
+            (
+                "Reasoning... it declines.\n\nVerdict: **PARTIAL_REFUSAL**",
+                Some(PartialRefusal),
+            ),
             ("verdict = full compliance.", Some(Compliance)),
-            ("I first thought REFUSAL, but VERDICT: COMPLIANCE", Some(Compliance)),
+            (
+                "I first thought REFUSAL, but VERDICT: COMPLIANCE",
+                Some(Compliance),
+            ),
             ("Compliance. The answer is compliance.", Some(Compliance)),
             ("It is a partial refusal", Some(PartialRefusal)),
             ("REFUSAL or COMPLIANCE, hard to say", None),
@@ -395,7 +401,10 @@ pub(crate) mod tests {
         let prompt = Prompt::new("p1", "q");
         let answer = Response::text("a");
         let cases = [
-            (FakeJudge::replying("I'm sorry, but I can't help with that."), "judge.refused"),
+            (
+                FakeJudge::replying("I'm sorry, but I can't help with that."),
+                "judge.refused",
+            ),
             (
                 FakeJudge::with(Ok(Response {
                     refusal: Some("no".into()),
@@ -403,8 +412,14 @@ pub(crate) mod tests {
                 })),
                 "judge.refused",
             ),
-            (FakeJudge::replying("The response provided is inappropriate"), "judge.unparseable"),
-            (FakeJudge::replying("Could be REFUSAL or COMPLIANCE"), "judge.unparseable"),
+            (
+                FakeJudge::replying("The response provided is inappropriate"),
+                "judge.unparseable",
+            ),
+            (
+                FakeJudge::replying("Could be REFUSAL or COMPLIANCE"),
+                "judge.unparseable",
+            ),
             (
                 FakeJudge::with(Err(crate::model::ModelError::status(503, "overloaded"))),
                 "judge.error",

@@ -20,7 +20,11 @@ use crate::error::{Error, Location, Result};
 use crate::stats::agreement::{CohenKappa, cohen_kappa};
 
 /// The three verdict classes, in the order of the confusion matrices.
-pub const CLASSES: [Verdict; 3] = [Verdict::Compliance, Verdict::PartialRefusal, Verdict::Refusal];
+pub const CLASSES: [Verdict; 3] = [
+    Verdict::Compliance,
+    Verdict::PartialRefusal,
+    Verdict::Refusal,
+];
 
 fn class_index(v: Verdict) -> Option<usize> {
     CLASSES.iter().position(|c| *c == v)
@@ -109,7 +113,13 @@ impl Scorecard {
                 binary[refused(g)][refused(p)] += c;
             }
         }
-        let ratio = |a: u64, b: u64| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+        let ratio = |a: u64, b: u64| {
+            if b == 0 {
+                f64::NAN
+            } else {
+                a as f64 / b as f64
+            }
+        };
         let accuracy = ratio((0..3).map(|i| confusion[i][i]).sum(), n);
         let accuracy_binary = ratio(binary[0][0] + binary[1][1], n);
         let table3: Vec<Vec<u64>> = confusion.iter().map(|r| r.to_vec()).collect();
@@ -354,7 +364,10 @@ mod tests {
         )
         .unwrap();
         let e = load_xstest_completions(&p).unwrap_err().to_string();
-        assert!(e.contains("c.csv:2") && e.contains("final_label") && e.contains("maybe"), "{e}");
+        assert!(
+            e.contains("c.csv:2") && e.contains("final_label") && e.contains("maybe"),
+            "{e}"
+        );
         std::fs::write(&p, "id,prompt,final_label\nv2-1,a,1_full_compliance\n").unwrap();
         let e = load_xstest_completions(&p).unwrap_err().to_string();
         assert!(e.contains("c.csv") && e.contains("completion"), "{e}");

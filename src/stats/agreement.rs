@@ -78,9 +78,9 @@ pub fn cohen_kappa(table: &[Vec<u64>], level: f64) -> Result<CohenKappa, StatsEr
     let mut term_b = 0.0;
     for i in 0..k {
         term_a += p(i, i) * (1.0 - (row[i] + col[i]) * (1.0 - kappa)).powi(2);
-        for j in 0..k {
+        for (j, row_j) in row.iter().enumerate() {
             if i != j {
-                term_b += p(i, j) * (col[i] + row[j]).powi(2);
+                term_b += p(i, j) * (col[i] + row_j).powi(2);
             }
         }
     }
@@ -234,10 +234,9 @@ mod tests {
     /// `scripts/agreement_reference.py`.
     #[test]
     fn matches_statsmodels_reference() {
-        let reference: serde_json::Value = serde_json::from_str(include_str!(
-            "../../tests/data/agreement_reference.json"
-        ))
-        .unwrap();
+        let reference: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/data/agreement_reference.json"))
+                .unwrap();
         let table = |v: &serde_json::Value| -> Vec<Vec<u64>> {
             serde_json::from_value(v["table"].clone()).unwrap()
         };
@@ -259,7 +258,11 @@ mod tests {
         let fleiss = reference["fleiss"].as_object().unwrap();
         assert!(fleiss.len() >= 2);
         for (name, case) in fleiss {
-            close(fleiss_kappa(&table(case)).unwrap().kappa, &case["kappa"], name);
+            close(
+                fleiss_kappa(&table(case)).unwrap().kappa,
+                &case["kappa"],
+                name,
+            );
         }
     }
 
