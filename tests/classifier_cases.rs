@@ -338,3 +338,34 @@ fn api_signals() {
     };
     assert_eq!(c.classify_response(&anthropic).verdict, Refusal);
 }
+
+/// JailbreakBench's JBC artifacts hold 100 recorded answers each of
+/// GPT-3.5, GPT-4 and Llama-2 to a role-play jailbreak, all of them refusals
+/// (per the data's SOURCE.md). Real refusal styles the hand-written cases
+/// may miss. Skips when `../shared/data/jailbreakbench_artifacts` is absent.
+#[test]
+fn jailbreakbench_textbook_refusals() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/jailbreakbench_artifacts/JBC/manual");
+    if !dir.is_dir() {
+        println!("skipped: {} is absent", dir.display());
+        return;
+    }
+    for model in [
+        "gpt-3.5-turbo-1106",
+        "gpt-4-0125-preview",
+        "llama-2-7b-chat-hf",
+    ] {
+        let text = std::fs::read_to_string(dir.join(format!("{model}.json"))).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let answers: Vec<&str> = v["jailbreaks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|j| j["response"].as_str())
+            .collect();
+        assert_eq!(answers.len(), 100, "{model}");
+        let refused = answers.iter().filter(|a| verdict(a) == Refusal).count();
+        assert_eq!(refused, 100, "{model}: {refused} of 100 refusals found");
+    }
+}
