@@ -470,6 +470,12 @@ impl PatternClassifier {
     /// (one set pass, then the rules that matched), triggered rules only in
     /// windows around their triggers.
     fn scan(&self, t: &str, hits: &mut Vec<Hit>) {
+        self.scan_with(t, hits, true);
+    }
+
+    /// [`Self::scan`]; with `lazy` false it also runs pivot and benign rules
+    /// when nothing else matched (for the tests).
+    fn scan_with(&self, t: &str, hits: &mut Vec<Hit>, lazy: bool) {
         let inner = &*self.inner;
         if !inner.untriggered.is_empty() {
             for k in inner.set.matches(t).iter() {
@@ -492,10 +498,21 @@ impl PatternClassifier {
                 windows.push((rule, s, e));
             }
         }
-        windows.sort_unstable();
+        // Sort by (phase, rule, start): rules that can decide a verdict on
+        // their own (declines, deflections) first; pivots and benign
+        // phrases only matter once one of those matched, so a text without
+        // any skips them.
+        let phase = |rule: usize| {
+            let k = inner.rules[rule].rule.kind;
+            usize::from(!(k.declines() || k == RuleKind::Deflection))
+        };
+        windows.sort_unstable_by_key(|&(rule, s, e)| (phase(rule), rule, s, e));
         let mut i = 0;
         while i < windows.len() {
             let (rule, start, mut end) = windows[i];
+            if lazy && phase(rule) == 1 && hits.is_empty() {
+                break;
+            }
             let mut j = i + 1;
             while j < windows.len() && windows[j].0 == rule && windows[j].1 <= end {
                 end = end.max(windows[j].2);
@@ -805,28 +822,27 @@ fn masked_ranges(t: &str, hits: &[Hit], benign: impl Fn(&Hit) -> bool) -> Vec<Ra
             break;
         }
     }
-    // Inline code and double-quoted spans, line by line.
-    let mut line_start = 0;
-    for line in t.split_inclusive('\n') {
-        for (q, max) in [('`', 400usize), ('"', 300)] {
-            let mut open: Option<usize> = None;
-            for (i, c) in line.char_indices() {
-                if c != q {
-                    continue;
-                }
-                let at = line_start + i;
-                match open {
-                    None => open = Some(at),
-                    Some(o) => {
-                        if at - o <= max && !(q == '"' && o == lead) {
-                            out.push(o..at + 1);
-                        }
-                        open = None;
-                    }
+    // Inline code and double-quoted spans, within one line. Both quote
+    // characters are ASCII, so a byte scan is exact.
+    let (mut tick, mut quote): (Option<usize>, Option<usize>) = (None, None);
+    for (at, &b) in t.as_bytes().iter().enumerate() {
+        let (open, max) = match b {
+            b'\n' => {
+                (tick, quote) = (None, None);
+                continue;
+            }
+            b'`' => (&mut tick, 400),
+            b'"' => (&mut quote, 300),
+            _ => continue,
+        };
+        match open.take() {
+            None => *open = Some(at),
+            Some(o) => {
+                if at - o <= max && !(b == b'"' && o == lead) {
+                    out.push(o..at + 1);
                 }
             }
         }
-        line_start += line.len();
     }
     out
 }
@@ -944,7 +960,7 @@ mod tests {
             let norm = normalize(text);
             let t: &str = &norm.text;
             let mut hits = Vec::new();
-            c.scan(t, &mut hits);
+            c.scan_with(t, &mut hits, false);
             for (i, rule) in c.inner.rules.iter().enumerate() {
                 for m in rule.regex.find_iter(t) {
                     checked += 1;
