@@ -412,3 +412,12 @@ fn jailbreakbench_textbook_refusals() {
         assert_eq!(refused, 100, "{model}: {refused} of 100 refusals found");
     }
 }
+
+#[test]
+fn classifiers_are_send_and_sync() {
+    fn check<T: Send + Sync + Clone>() {}
+    check::<PatternClassifier>();
+    check::<refusal_bias::classify::cascade::Cascade>();
+    check::<refusal_bias::classify::judge::JudgeClassifier>();
+    check::<refusal_bias::classify::signals::SignalClassifier>();
+}

@@ -457,6 +457,9 @@ impl PatternClassifier {
         }
         let norm = normalize(text);
         let t: &str = &norm.text;
+        // `hits` and the scan's window list allocate only when a trigger is
+        // found; non-ASCII texts also allocate their normalised copy. A
+        // per-thread scratch buffer would remove both if profiles ask for it.
         let mut hits = Vec::new();
         self.scan(t, &mut hits);
         if hits.is_empty() {

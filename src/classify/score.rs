@@ -266,7 +266,7 @@ pub fn load_labelled_completions(
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file);
     let headers = reader
         .headers()
-        .map_err(|e| Error::invalid(Location::new(&source).line(0), format!("bad header: {e}")))?
+        .map_err(|e| Error::invalid(Location::new(&source), format!("bad header: {e}")))?
         .clone();
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
     let need = |name: &str| {
