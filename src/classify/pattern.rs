@@ -599,7 +599,6 @@ impl PatternClassifier {
             };
         };
 
-        let first_kind = self.kind(first);
         if first.start < opening_end {
             // Refuse-then-help: a pivot after the decline, with content after it.
             let pivot = hits
@@ -641,7 +640,10 @@ impl PatternClassifier {
                 return unsure(c);
             }
             let mut c = Classification::new(Verdict::Refusal, NAME);
-            c.kind = Some(if first_kind == RuleKind::Refusal {
+            let hard = declines
+                .iter()
+                .any(|h| h.start < opening_end && self.kind(h) == RuleKind::Refusal);
+            c.kind = Some(if hard {
                 RefusalKind::Hard
             } else {
                 RefusalKind::Soft
