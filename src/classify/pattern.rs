@@ -774,19 +774,28 @@ fn sentence_spans(t: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     let bytes = t.as_bytes();
-    for (i, c) in t.char_indices() {
-        let end = i + c.len_utf8();
-        let boundary = match c {
-            '\n' => true,
-            '.' | '!' | '?' => bytes.get(end).is_none_or(|b| b.is_ascii_whitespace()),
-            '。' | '！' | '？' => true,
-            _ => false,
-        };
-        if boundary {
-            if t[start..end].trim().len() > 1 {
-                out.push(start..end);
+    let mut i = 0;
+    // A byte scan: every boundary character is ASCII or starts with a byte
+    // that never occurs inside another character.
+    while i < bytes.len() {
+        let (boundary, len) = match bytes[i] {
+            b'\n' => (true, 1),
+            b'.' | b'!' | b'?' => (bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace()), 1),
+            // 。 ！ ？ (NFKC already folded the full-width ! and ?).
+            0xE3 if bytes[i..].starts_with("。".as_bytes()) => (true, 3),
+            0xEF if bytes[i..].starts_with("！".as_bytes())
+                || bytes[i..].starts_with("？".as_bytes()) =>
+            {
+                (true, 3)
             }
-            start = end;
+            _ => (false, 1),
+        };
+        i += len;
+        if boundary {
+            if t[start..i].trim().len() > 1 {
+                out.push(start..i);
+            }
+            start = i;
         }
     }
     if !t[start..].trim().is_empty() {
