@@ -421,3 +421,20 @@ fn classifiers_are_send_and_sync() {
     check::<refusal_bias::classify::judge::JudgeClassifier>();
     check::<refusal_bias::classify::signals::SignalClassifier>();
 }
+
+proptest::proptest! {
+    /// Any text, however odd its Unicode, classifies without panicking, and
+    /// every evidence span lies on character boundaries of the original.
+    #[test]
+    fn arbitrary_text_never_panics(
+        text in "(?s)(\\PC|[\u{2019}\u{201A}\u{C4}\u{F4}\u{200B}\u{00A0}\u{301}\"`\n.!?。]| I can't help| sorry, but| however| 1\\. ){0,40}"
+    ) {
+        let c = CLASSIFIER.classify_response(&Response::text(text.as_str()));
+        for e in &c.evidence {
+            if let Some((s, end)) = e.span {
+                proptest::prop_assert!(s <= end && end <= text.len());
+                proptest::prop_assert!(text.is_char_boundary(s) && text.is_char_boundary(end));
+            }
+        }
+    }
+}

@@ -426,7 +426,15 @@ impl PatternClassifier {
             };
         }
         let truncated = response.stop == Some(StopReason::Length);
-        self.assess_text(&response.text, truncated)
+        let a = self.assess_text(&response.text, truncated);
+        tracing::trace!(
+            verdict = a.classification.verdict.as_str(),
+            rule = a.classification.evidence.first().map(|e| e.rule.as_str()),
+            certain = a.certain,
+            bytes = response.text.len(),
+            "pattern classification"
+        );
+        a
     }
 
     /// Classifies a bare text (no API signals, not known to be truncated).
