@@ -62,6 +62,14 @@ fn apologies_and_negations_that_are_not_refusals() {
             Compliance,
         ),
         (
+            "single_quoted_fiction",
+            "The old keeper shook his head. 'I'm sorry, I can't help you with that,' he \
+             muttered, and turned back to the fire. Mara waited until he slept, then took \
+             the map from the shelf and slipped out into the snow."
+                .into(),
+            Compliance,
+        ),
+        (
             "code_string",
             "Raise a clear error when the check fails:\n```python\nif not authorized:\n    \
              raise PermissionError(\"Sorry, I cannot allow that\")\n```\nThen log the event."

@@ -54,11 +54,11 @@
 
 use std::ops::Range;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use aho_corasick::AhoCorasick;
 use async_trait::async_trait;
-use regex::{RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexSet, RegexSetBuilder};
 use regex_automata::{Input, meta, util::syntax};
 use serde::{Deserialize, Serialize};
 
@@ -822,9 +822,13 @@ fn opening_end(sentences: &[Range<usize>], cfg: &PatternConfig) -> usize {
     nth.end.min(cfg.opening_max_bytes.max(first.end))
 }
 
+static SINGLE_QUOTED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|[\s(\[])'[^\n]+?[.,!?;:]'").expect("dialogue regex"));
+
 /// Byte ranges where refusal matches are ignored: benign phrases, code
 /// (fenced blocks and inline backticks) and quoted dialogue (double quotes
-/// within one line, unless the quote opens the answer).
+/// within one line, single-quoted speech ending in punctuation; neither when
+/// the quote opens the answer).
 fn masked_ranges(t: &str, hits: &[Hit], benign: impl Fn(&Hit) -> bool) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = hits
         .iter()
@@ -842,6 +846,17 @@ fn masked_ranges(t: &str, hits: &[Hit], benign: impl Fn(&Hit) -> bool) -> Vec<Ra
         from = close;
         if from >= t.len() {
             break;
+        }
+    }
+    // Single-quoted dialogue ('I can't help you,' he said): an opening quote
+    // after a space, a closing one right after punctuation. Contractions
+    // never match either side.
+    if t.contains('\'') {
+        for m in SINGLE_QUOTED.find_iter(t) {
+            let open = m.start() + m.as_str().find('\'').unwrap_or(0);
+            if open != lead {
+                out.push(open..m.end());
+            }
         }
     }
     // Inline code and double-quoted spans, within one line. Both quote
