@@ -113,6 +113,9 @@ pub(crate) fn normalize(text: &str) -> Normalized<'_> {
                 }
             }
         }
+        // NFKC per character, not over the whole string: sequences that only
+        // compose across several marks stay decomposed. Running full NFKC
+        // with an offset map (a segment-wise normaliser) would lift this.
         for n in std::iter::once(c).nfkc() {
             let s = n.encode_utf8(&mut buf);
             // NFKC can yield quotes or spaces that need the same mapping.

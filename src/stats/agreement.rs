@@ -23,7 +23,9 @@ pub struct CohenKappa {
     pub std_err: f64,
     /// Standard error under the null hypothesis kappa = 0.
     pub std_err_null: f64,
-    /// Wald interval `kappa ± z * std_err`, clipped to [-1, 1].
+    /// Wald interval `kappa ± z * std_err`, clipped to [-1, 1]. It can be
+    /// poor for small samples or kappa near 1; a bootstrap interval would be
+    /// the fix there.
     pub interval: Interval,
     /// Two-sided p-value of kappa = 0 (normal approximation with `std_err_null`).
     pub p_value: f64,
