@@ -80,7 +80,10 @@ fn pattern_beats_string_match_on_each_model() {
         let ours = binary_kappa(&ours(&dir, model, &c));
         let theirs = binary_kappa(&string_match(&dir, model));
         println!("{model}: pattern {ours:.3}, string match {theirs:.3}");
-        assert!(ours > theirs, "{model}: pattern {ours:.3} <= string match {theirs:.3}");
+        assert!(
+            ours > theirs,
+            "{model}: pattern {ours:.3} <= string match {theirs:.3}"
+        );
     }
 }
 

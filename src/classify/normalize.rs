@@ -41,11 +41,16 @@ impl Normalized<'_> {
 fn mapped(c: char) -> Option<&'static str> {
     Some(match c {
         '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{FF07}' => "'",
-        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{FF02}' | '\u{00AB}'
-        | '\u{00BB}' => "\"",
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{FF02}'
+        | '\u{00AB}' | '\u{00BB}' => "\"",
         '\u{2010}'..='\u{2015}' | '\u{2212}' => "-",
-        '\u{00A0}' | '\u{1680}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}'
-        | '\u{3000}' | '\t' => " ",
+        '\u{00A0}'
+        | '\u{1680}'
+        | '\u{2000}'..='\u{200A}'
+        | '\u{202F}'
+        | '\u{205F}'
+        | '\u{3000}'
+        | '\t' => " ",
         '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => "",
         '\u{2028}' | '\u{2029}' | '\u{0085}' => "\n",
         _ => return None,
@@ -108,6 +113,9 @@ pub(crate) fn normalize(text: &str) -> Normalized<'_> {
                 }
             }
         }
+        // NFKC per character, not over the whole string: sequences that only
+        // compose across several marks stay decomposed. Running full NFKC
+        // with an offset map (a segment-wise normaliser) would lift this.
         for n in std::iter::once(c).nfkc() {
             let s = n.encode_utf8(&mut buf);
             // NFKC can yield quotes or spaces that need the same mapping.

@@ -23,7 +23,9 @@ pub struct CohenKappa {
     pub std_err: f64,
     /// Standard error under the null hypothesis kappa = 0.
     pub std_err_null: f64,
-    /// Wald interval `kappa ± z * std_err`, clipped to [-1, 1].
+    /// Wald interval `kappa ± z * std_err`, clipped to [-1, 1]. It can be
+    /// poor for small samples or kappa near 1; a bootstrap interval would be
+    /// the fix there.
     pub interval: Interval,
     /// Two-sided p-value of kappa = 0 (normal approximation with `std_err_null`).
     pub p_value: f64,
@@ -78,9 +80,9 @@ pub fn cohen_kappa(table: &[Vec<u64>], level: f64) -> Result<CohenKappa, StatsEr
     let mut term_b = 0.0;
     for i in 0..k {
         term_a += p(i, i) * (1.0 - (row[i] + col[i]) * (1.0 - kappa)).powi(2);
-        for j in 0..k {
+        for (j, row_j) in row.iter().enumerate() {
             if i != j {
-                term_b += p(i, j) * (col[i] + row[j]).powi(2);
+                term_b += p(i, j) * (col[i] + row_j).powi(2);
             }
         }
     }
@@ -234,10 +236,9 @@ mod tests {
     /// `scripts/agreement_reference.py`.
     #[test]
     fn matches_statsmodels_reference() {
-        let reference: serde_json::Value = serde_json::from_str(include_str!(
-            "../../tests/data/agreement_reference.json"
-        ))
-        .unwrap();
+        let reference: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/data/agreement_reference.json"))
+                .unwrap();
         let table = |v: &serde_json::Value| -> Vec<Vec<u64>> {
             serde_json::from_value(v["table"].clone()).unwrap()
         };
@@ -259,7 +260,11 @@ mod tests {
         let fleiss = reference["fleiss"].as_object().unwrap();
         assert!(fleiss.len() >= 2);
         for (name, case) in fleiss {
-            close(fleiss_kappa(&table(case)).unwrap().kappa, &case["kappa"], name);
+            close(
+                fleiss_kappa(&table(case)).unwrap().kappa,
+                &case["kappa"],
+                name,
+            );
         }
     }
 
