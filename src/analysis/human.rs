@@ -26,7 +26,10 @@ pub struct HumanAgreement {
 impl HumanAgreement {
     /// Labels keyed by (model label, prompt id), with 95% kappa intervals.
     pub fn new(labels: BTreeMap<(String, String), Verdict>) -> Self {
-        HumanAgreement { labels, level: 0.95 }
+        HumanAgreement {
+            labels,
+            level: 0.95,
+        }
     }
 
     /// The scorecard over `records` (gold = human label, predicted = verdict).
@@ -83,9 +86,14 @@ impl Analyzer for HumanAgreement {
         }
         let table = Table {
             title: "Human label (rows) vs classifier verdict (columns)".into(),
-            columns: ["human \\ classifier", "compliance", "partial_refusal", "refusal"]
-                .map(String::from)
-                .to_vec(),
+            columns: [
+                "human \\ classifier",
+                "compliance",
+                "partial_refusal",
+                "refusal",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows,
         };
         Ok(Section {

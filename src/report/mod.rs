@@ -112,7 +112,11 @@ impl Report {
                 }
             })
             .collect();
-        Report { generator: format!("refusal-bias {}", env!("CARGO_PKG_VERSION")), run, sections }
+        Report {
+            generator: format!("refusal-bias {}", env!("CARGO_PKG_VERSION")),
+            run,
+            sections,
+        }
     }
 
     /// The report as pretty JSON.
@@ -137,7 +141,11 @@ impl Report {
         let _ = writeln!(md, "- prompts: {} from {}", run.prompts, run.prompt_source);
         let _ = writeln!(md, "- models: {}", models.join(", "));
         let _ = writeln!(md, "- classifier: {}", run.classifier);
-        let _ = writeln!(md, "- records: {} ({} failed requests)", run.records, run.failed);
+        let _ = writeln!(
+            md,
+            "- records: {} ({} failed requests)",
+            run.records, run.failed
+        );
         let _ = writeln!(md, "- written by {}\n", self.generator);
         for section in &self.sections {
             let _ = writeln!(md, "## {}\n", section.title);
@@ -157,8 +165,10 @@ impl Report {
     /// Writes `report.json` and `report.md` into `dir`, creating it if needed.
     pub fn write_to_dir(&self, dir: &Path) -> Result<ReportPaths> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let paths =
-            ReportPaths { json: dir.join("report.json"), markdown: dir.join("report.md") };
+        let paths = ReportPaths {
+            json: dir.join("report.json"),
+            markdown: dir.join("report.md"),
+        };
         write_atomically(&paths.json, self.to_json().as_bytes())?;
         write_atomically(&paths.markdown, self.to_markdown().as_bytes())?;
         Ok(paths)
