@@ -7,12 +7,18 @@
 //! - [`xstest::XsTestSource`]: the XSTest v2 prompt file.
 //! - [`frr::FrrSource`]: CyberSecEval's MITRE false-refusal prompts.
 //!
+//! - [`corpus::defensive`]: the built-in defensive corpus, eight categories
+//!   of tasks in four framings each.
+//!
 //! [`detect`] picks one of them from a file's extension and CSV header. Every
 //! loader takes a [`MissingPolicy`] for records without a required field.
 
+pub mod corpus;
 pub mod csv;
 pub mod frr;
 pub mod jsonl;
+pub mod keywords;
+pub mod variants;
 pub mod xstest;
 
 use std::collections::BTreeMap;
