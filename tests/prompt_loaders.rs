@@ -304,7 +304,8 @@ fn csv_errors_name_line_and_field() {
 #[test]
 fn detect_picks_by_extension_and_header() {
     let generic = write_temp(".csv", "prompt,source\nhello,me\n");
-    let src = detect(generic.path(), MissingPolicy::Error).unwrap();
+    // Coerces to a plain `Box<dyn PromptSource>`, as callers may want.
+    let src: Box<dyn PromptSource> = detect(generic.path(), MissingPolicy::Error).unwrap();
     let set = src.load().unwrap();
     assert_eq!(set.prompts[0].text, "hello");
     assert_eq!(set.prompts[0].metadata["source"], "me");
