@@ -297,14 +297,15 @@ fn csv_errors_name_line_and_field() {
     );
     assert_eq!(
         (msg.as_str(), line),
-        ("record has 1 fields, the header has 2", Some(3))
+        ("expected 2 fields as in the header, found 1", Some(3))
     );
 }
 
 #[test]
 fn detect_picks_by_extension_and_header() {
     let generic = write_temp(".csv", "prompt,source\nhello,me\n");
-    let src = detect(generic.path(), MissingPolicy::Error).unwrap();
+    // Coerces to a plain `Box<dyn PromptSource>`, as callers may want.
+    let src: Box<dyn PromptSource> = detect(generic.path(), MissingPolicy::Error).unwrap();
     let set = src.load().unwrap();
     assert_eq!(set.prompts[0].text, "hello");
     assert_eq!(set.prompts[0].metadata["source"], "me");
@@ -357,5 +358,33 @@ fn detect_picks_by_extension_and_header() {
     assert_eq!(
         invalid(err).0,
         "unknown prompt file extension `txt`, expected jsonl, json or csv"
+    );
+}
+
+#[test]
+fn jsonl_round_trips_the_builtin_corpus() {
+    // Written with serde_json, read back by the loader: the same prompts.
+    let corpus = refusal_bias::prompt::corpus::defensive();
+    let mut body = String::new();
+    for p in &corpus {
+        body.push_str(&serde_json::to_string(p).unwrap());
+        body.push('\n');
+    }
+    let f = write_temp(".jsonl", &body);
+    let set = JsonlSource::new(f.path()).load().unwrap();
+    assert_eq!(set.prompts, corpus);
+}
+
+#[test]
+fn jsonl_wrong_type_in_optional_field_is_named() {
+    let f = write_temp(
+        ".jsonl",
+        "{\"id\":\"a\",\"text\":\"t\",\"group\":\"g\",\"metadata\":[1,2]}\n",
+    );
+    let (msg, line, field) = invalid(JsonlSource::new(f.path()).load().unwrap_err());
+    assert_eq!((line, field.as_deref()), (Some(1), Some("metadata")));
+    assert!(
+        msg.starts_with("invalid type: sequence, expected a map"),
+        "{msg}"
     );
 }

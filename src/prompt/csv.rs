@@ -332,7 +332,7 @@ pub(crate) fn read_table(path: &Path) -> Result<Table> {
                 expected_len, len, ..
             } => Error::invalid(
                 Location::new(&source).line(line),
-                format!("record has {len} fields, the header has {expected_len}"),
+                format!("expected {expected_len} fields as in the header, found {len}"),
             ),
             _ => Error::invalid(Location::new(&source).line(line), "malformed csv record"),
         }

@@ -7,6 +7,9 @@
 //! has no ids: a prompt's id is `frr-<index>` with the 0-based array index,
 //! which is also the `prompt_id` of the multilingual variant of the file.
 //! Every field other than `mutated_prompt` goes into the metadata.
+//!
+//! In errors, the location's number is the 1-based record (array element)
+//! number, except for JSON that does not parse, where it is the text line.
 
 use std::path::{Path, PathBuf};
 

@@ -4,8 +4,13 @@
 //! `text` are required, `system`, `category`, `framing` (`wording`,
 //! `authorization`), `group` and `metadata` are optional. Blank lines are
 //! ignored but still counted, so line numbers in errors match an editor's.
+//! A key that is not a field of [`Prompt`] is an error naming it, so that a
+//! misspelt `categroy` is not silently dropped.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
 
 use serde_json::{Map, Value};
 
@@ -106,56 +111,61 @@ fn prompt_from_object(
 ) -> Result<Result<Prompt, (&'static str, String)>> {
     // Required fields: a missing or blank one falls under the missing policy;
     // a value of the wrong type is an error either way.
-    let mut required = [("id", None), ("text", None)];
-    for (field, slot) in required.iter_mut() {
-        match obj.get(*field) {
+    for field in ["id", "text"] {
+        match obj.get(field) {
             None | Some(Value::Null) => {
                 return Ok(Err((field, format!("missing field `{field}`"))));
             }
             Some(Value::String(s)) if s.trim().is_empty() => {
                 return Ok(Err((field, format!("empty field `{field}`"))));
             }
-            Some(Value::String(s)) => *slot = Some(s.clone()),
+            Some(Value::String(_)) => {}
             Some(other) => {
                 return Err(Error::invalid(
-                    here.clone().field(*field),
+                    here.clone().field(field),
                     format!("expected a string, found {}", kind(other)),
                 ));
             }
         }
     }
-    let [(_, Some(id)), (_, Some(text))] = required else {
-        unreachable!("both required fields were set above");
-    };
-    let mut prompt = Prompt::new(id, text);
-    prompt.system = optional_field::<String>(obj, "system", here)?;
-    prompt.category = optional_field::<Category>(obj, "category", here)?;
-    prompt.framing = optional_field::<Framing>(obj, "framing", here)?.unwrap_or_default();
-    prompt.group = optional_field::<String>(obj, "group", here)?;
-    prompt.metadata = optional_field(obj, "metadata", here)?.unwrap_or_default();
     if let Some(unknown) = obj.keys().find(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
         return Err(Error::invalid(
             here.clone().field(unknown.as_str()),
             format!("unknown field, expected one of {}", KNOWN_FIELDS.join(", ")),
         ));
     }
-    Ok(Ok(prompt))
+    // Deserialize the whole object so that every field of `Prompt` is read
+    // by its own serde rules; on failure, find the field to blame by reading
+    // the optional fields one at a time.
+    match Prompt::deserialize(Value::Object(obj.clone())) {
+        Ok(prompt) => Ok(Ok(prompt)),
+        Err(whole) => {
+            check_field::<Option<String>>(obj, "system", here)?;
+            check_field::<Option<Category>>(obj, "category", here)?;
+            check_field::<Framing>(obj, "framing", here)?;
+            check_field::<Option<String>>(obj, "group", here)?;
+            check_field::<BTreeMap<String, Value>>(obj, "metadata", here)?;
+            Err(Error::invalid(here.clone(), whole.to_string()))
+        }
+    }
 }
 
+/// The fields of [`Prompt`]'s serde form. A field added to `Prompt` must be
+/// added here too, or lines using it are rejected as unknown.
 const KNOWN_FIELDS: [&str; 7] = [
     "id", "text", "system", "category", "framing", "group", "metadata",
 ];
 
-/// Deserializes `obj[field]` if present and not null, naming the field on error.
-fn optional_field<T: serde::de::DeserializeOwned>(
+/// Deserializes `obj[field]` alone if present, naming the field on error.
+fn check_field<T: serde::de::DeserializeOwned>(
     obj: &Map<String, Value>,
     field: &str,
     here: &Location,
-) -> Result<Option<T>> {
+) -> Result<()> {
     match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(()),
         Some(v) => T::deserialize(v)
-            .map(Some)
+            .map(drop)
             .map_err(|e| Error::invalid(here.clone().field(field), e.to_string())),
     }
 }
