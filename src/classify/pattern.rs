@@ -263,10 +263,19 @@ struct Inner {
     untriggered: Vec<usize>,
     set: RegexSet,
     /// All triggers of all rules, and for each trigger the rules it opens.
-    triggers: Option<AhoCorasick>,
-    trigger_rules: Vec<Vec<usize>>,
+    /// Trigger automata: ASCII words (run on every text) and words with
+    /// other characters (run only on texts that have some).
+    triggers: Vec<Triggers>,
     config: PatternConfig,
     source: RuleSet,
+}
+
+/// One trigger automaton and, for each of its words, the rules it opens.
+#[derive(Debug)]
+struct Triggers {
+    ac: AhoCorasick,
+    rules: Vec<Vec<usize>>,
+    ascii: bool,
 }
 
 /// How far before a trigger a rule's match may start, in bytes.
@@ -363,37 +372,44 @@ impl PatternClassifier {
             .dfa_size_limit(64 << 20)
             .build()
             .map_err(|e| Error::Config(format!("rule set does not compile as a set: {e}")))?;
-        let mut words: Vec<String> = Vec::new();
-        let mut trigger_rules: Vec<Vec<usize>> = Vec::new();
-        for (i, rule) in rules.rules.iter().enumerate() {
-            for w in rule.triggers.iter().flat_map(|w| case_variants(w)) {
-                match words.iter().position(|x| *x == w) {
-                    Some(k) => trigger_rules[k].push(i),
-                    None => {
-                        words.push(w);
-                        trigger_rules.push(vec![i]);
+        let mut triggers = Vec::new();
+        for ascii in [true, false] {
+            let mut words: Vec<String> = Vec::new();
+            let mut opens: Vec<Vec<usize>> = Vec::new();
+            for (i, rule) in rules.rules.iter().enumerate() {
+                for w in rule.triggers.iter().flat_map(|w| case_variants(w)) {
+                    if w.is_ascii() != ascii {
+                        continue;
+                    }
+                    match words.iter().position(|x| *x == w) {
+                        Some(k) => opens[k].push(i),
+                        None => {
+                            words.push(w);
+                            opens.push(vec![i]);
+                        }
                     }
                 }
             }
+            if words.is_empty() {
+                continue;
+            }
+            let ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(&words)
+                .map_err(|e| Error::Config(format!("rule triggers do not compile: {e}")))?;
+            triggers.push(Triggers {
+                ac,
+                rules: opens,
+                ascii,
+            });
         }
-        let triggers = if words.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .build(&words)
-                    .map_err(|e| Error::Config(format!("rule triggers do not compile: {e}")))?,
-            )
-        };
         Ok(PatternClassifier {
             inner: Arc::new(Inner {
                 rules: compiled,
                 untriggered,
                 set,
                 triggers,
-                trigger_rules,
                 config,
                 source: rules,
             }),
@@ -500,13 +516,20 @@ impl PatternClassifier {
                 }
             }
         }
-        let Some(ac) = &inner.triggers else { return };
+        let ascii_text = t.is_ascii();
+        // Deflections decide only short answers (see `decide`).
+        let skip_deflections = lazy && t.trim().len() >= inner.config.deflection_max_bytes;
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
-        for m in ac.find_overlapping_iter(t) {
-            let s = floor_char(t, m.start().saturating_sub(WINDOW_BACK));
-            let e = ceil_char(t, (m.end() + WINDOW_FORWARD).min(t.len()));
-            for &rule in &inner.trigger_rules[m.pattern().as_usize()] {
-                windows.push((rule, s, e));
+        for tr in inner.triggers.iter().filter(|tr| tr.ascii || !ascii_text) {
+            for m in tr.ac.find_overlapping_iter(t) {
+                let s = floor_char(t, m.start().saturating_sub(WINDOW_BACK));
+                let e = ceil_char(t, (m.end() + WINDOW_FORWARD).min(t.len()));
+                for &rule in &tr.rules[m.pattern().as_usize()] {
+                    if skip_deflections && inner.rules[rule].rule.kind == RuleKind::Deflection {
+                        continue;
+                    }
+                    windows.push((rule, s, e));
+                }
             }
         }
         // Sort by (phase, rule, start): rules that can decide a verdict on
