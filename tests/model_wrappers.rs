@@ -1,6 +1,8 @@
 //! The cache, concurrency-limit and rate-limit wrappers, the cache key's
 //! stability, and that API keys stay out of logs and cache files.
 
+#![cfg(feature = "http")]
+
 mod support;
 
 use std::sync::Arc;
