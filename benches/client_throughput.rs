@@ -7,7 +7,13 @@
 //! of the whole process from `getrusage`, so the stub's own work is
 //! included: an upper bound on the client's cost).
 //!
-//! Run: `cargo bench --bench client_throughput`.
+//! Run: `cargo bench --bench client_throughput`; set
+//! `REFUSAL_BIAS_BENCH_DELAY_MS` (default 50) and `REFUSAL_BIAS_BENCH_C`
+//! (default `16,64,256`) to change L and C.
+//!
+//! Each measured iteration sends 4 × C requests, so its ideal wall time is
+//! 4 × L; any fixed cost per round trip (loopback, scheduling on a busy
+//! machine) weighs more at a short L.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -24,8 +30,27 @@ use refusal_bias::prompt::Prompt;
 use refusal_bias::run::{RunConfig, Runner, Shutdown};
 use support::{Action, Stub, openai_answer, request};
 
-/// The stub's answer delay.
-const DELAY: Duration = Duration::from_millis(50);
+/// The stub's default answer delay (`REFUSAL_BIAS_BENCH_DELAY_MS` overrides).
+const DEFAULT_DELAY_MS: u64 = 50;
+/// The default concurrencies (`REFUSAL_BIAS_BENCH_C`, comma-separated,
+/// overrides).
+const DEFAULT_CONCURRENCY: [usize; 3] = [16, 64, 256];
+
+fn delay() -> Duration {
+    let ms = std::env::var("REFUSAL_BIAS_BENCH_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_DELAY_MS);
+    Duration::from_millis(ms)
+}
+
+fn concurrencies() -> Vec<usize> {
+    std::env::var("REFUSAL_BIAS_BENCH_C")
+        .ok()
+        .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_CONCURRENCY.to_vec())
+}
 /// Requests per measured iteration, as a multiple of the concurrency.
 const ROUNDS: usize = 4;
 
@@ -50,11 +75,11 @@ impl Tally {
             return;
         }
         let achieved = self.requests as f64 / self.wall.as_secs_f64();
-        let ideal = c as f64 / DELAY.as_secs_f64();
+        let ideal = c as f64 / delay().as_secs_f64();
         println!(
             "{what} C={c} L={}ms: {achieved:.0} req/s of ideal {ideal:.0} = {:.3}; \
              cpu {:.1} us/request over {} requests",
-            DELAY.as_millis(),
+            delay().as_millis(),
             achieved / ideal,
             self.cpu.as_secs_f64() * 1e6 / self.requests as f64,
             self.requests
@@ -76,11 +101,9 @@ fn bench(crit: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let stub = rt.block_on(Stub::start(|_| {
-        Action::Delay(
-            DELAY,
-            Box::new(Action::ok(openai_answer("Sure, here is how."))),
-        )
+    let l = delay();
+    let stub = rt.block_on(Stub::start(move |_| {
+        Action::Delay(l, Box::new(Action::ok(openai_answer("Sure, here is how."))))
     }));
     let client = OpenAiClient::builder(&stub.url, "stub-model")
         .build()
@@ -90,7 +113,7 @@ fn bench(crit: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(5));
 
-    for c in [16usize, 64, 256] {
+    for c in concurrencies() {
         let n = c * ROUNDS;
         let reqs: Vec<ChatRequest> = (0..n)
             .map(|i| request(&format!("p{i}"), &format!("prompt {i}")))

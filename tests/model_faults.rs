@@ -2,6 +2,8 @@
 //! the resulting `Response`/`ModelError` fields, and how many requests the
 //! server saw (no sample lost, none sent twice without cause).
 
+#![cfg(feature = "http")]
+
 mod support;
 
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! The `model_call` span carries its fields, and neither the API key nor the
 //! prompt or answer text reaches the logs.
 
+#![cfg(feature = "http")]
+
 mod support;
 
 use std::io::Write;

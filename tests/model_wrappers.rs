@@ -1,6 +1,8 @@
 //! The cache, concurrency-limit and rate-limit wrappers, the cache key's
 //! stability, and that API keys stay out of logs and cache files.
 
+#![cfg(feature = "http")]
+
 mod support;
 
 use std::sync::Arc;
@@ -230,4 +232,33 @@ async fn rate_limit_paces_beyond_the_burst() {
         "{:?}",
         start.elapsed()
     );
+}
+
+#[tokio::test]
+async fn tokens_per_minute_reserves_max_tokens_before_sending() {
+    let inner = Arc::new(Overlap {
+        now: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
+        calls: AtomicUsize::new(0),
+    });
+    // 60 000 tokens per minute: a burst of 60 000, refilled at 1 000 per
+    // second. Each request reserves 1 input token ("abcd" / 4) plus 30 249
+    // max tokens = 30 250, so two need 60 500: the second must wait for 500
+    // tokens, 0.5 s.
+    let limits = RateLimits {
+        requests_per_minute: None,
+        tokens_per_minute: Some(60_000),
+    };
+    let limited = RateLimit::new(inner.clone(), limits).unwrap();
+    let mut req = request("p", "abcd");
+    req.params.max_tokens = Some(30_249);
+    let start = std::time::Instant::now();
+    limited.complete(&req).await.unwrap();
+    limited.complete(&req).await.unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_millis(450),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
 }

@@ -292,6 +292,58 @@ mod tests {
     }
 
     #[test]
+    fn build_errors_are_config_errors() {
+        let e = OpenAiClient::builder("not a url", "m").build().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Config);
+        let e = OpenAiClient::builder("ftp://127.0.0.1:1", "m")
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "base url \"ftp://127.0.0.1:1\" is not http or https"
+        );
+        let e = OpenAiClient::builder("http://user:pw@127.0.0.1:1", "m")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Config);
+        assert!(!e.message.contains("pw"));
+        let e = OpenAiClient::builder("http://127.0.0.1:1", " ")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.message, "model name is empty");
+    }
+
+    #[test]
+    fn request_params_override_client_defaults() {
+        let c = OpenAiClient::builder("http://127.0.0.1:1/v1/", "m")
+            .temperature(0.5)
+            .max_tokens(100)
+            .build()
+            .unwrap();
+        assert_eq!(c.url, "http://127.0.0.1:1/v1/chat/completions");
+        let mut req = ChatRequest {
+            prompt_id: "p".into(),
+            sample: 0,
+            system: Some("sys".into()),
+            messages: vec![super::super::Message::user("hi")],
+            params: super::super::Params::default(),
+        };
+        req.params.max_tokens = Some(7);
+        let body = c.body(&req);
+        assert_eq!(body["temperature"], 0.5);
+        assert_eq!(body["max_tokens"], 7);
+        assert!(body.get("seed").is_none());
+        assert_eq!(
+            body["messages"][0],
+            json!({"role": "system", "content": "sys"})
+        );
+        assert_eq!(
+            body["messages"][1],
+            json!({"role": "user", "content": "hi"})
+        );
+    }
+
+    #[test]
     fn prompt_filter_without_choices() {
         let v = json!({"choices": [], "prompt_filter_results": [{"prompt_index": 0,
             "content_filter_results": {"violence": {"filtered": true, "severity": "high"}}}]});
