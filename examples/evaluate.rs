@@ -197,7 +197,7 @@ async fn evaluate(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let summary = runner
         .run(
             &prompts,
-            &[client.clone()],
+            std::slice::from_ref(&client),
             classifier.clone(),
             &journal,
             Shutdown::ctrl_c(),

@@ -87,7 +87,7 @@ async fn corpus_subset_end_to_end_with_resume() {
     })
     .run(
         &prompts,
-        &[client.clone()],
+        std::slice::from_ref(&client),
         classifier.clone(),
         &journal,
         Shutdown::manual(),
@@ -99,7 +99,7 @@ async fn corpus_subset_end_to_end_with_resume() {
     let summary = Runner::new(config)
         .run(
             &prompts,
-            &[client.clone()],
+            std::slice::from_ref(&client),
             classifier.clone(),
             &journal,
             Shutdown::manual(),
