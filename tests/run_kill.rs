@@ -21,12 +21,14 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use refusal_bias::analysis::standard_analyzers;
 use refusal_bias::classify::{Classification, RefusalClassifier, Verdict};
 use refusal_bias::model::{
     ChatRequest, ClientInfo, ErrorKind, ModelClient, ModelError, Response, Usage,
 };
 use refusal_bias::prompt::Prompt;
 use refusal_bias::record::{Outcome, Record};
+use refusal_bias::report::{Report, RunInfo};
 use refusal_bias::run::{Journal, RunConfig, Runner, SeedPolicy, Shutdown};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -390,7 +392,14 @@ fn sigkill_at_random_points_then_resume_equals_uninterrupted() {
     let keys: HashSet<_> = last.records.iter().map(Record::key).collect();
     assert_eq!(keys.len(), TOTAL);
     assert_eq!(last.header, clean.header);
-    assert_eq!(normalized(last.records), normalized(clean.records));
+    let (last, clean) = (normalized(last.records), normalized(clean.records));
+    assert_eq!(last, clean);
+    // And so the final report equals the uninterrupted run's, byte for byte.
+    let report = |records: &[Record]| {
+        let run = RunInfo::default().count(records);
+        Report::build(run, records, &standard_analyzers()).to_json()
+    };
+    assert_eq!(report(&last), report(&clean));
     // Killed requests were sent again: the stub served more than two runs' worth.
     assert!(served.load(Ordering::SeqCst) >= 2 * TOTAL as u64);
 }
