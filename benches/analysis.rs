@@ -53,7 +53,9 @@ fn synthetic() -> Vec<Record> {
                 for s in 0..SAMPLES {
                     let h = mix(((g * 4 + fi) * MODELS + m) as u64 * 1_000 + u64::from(s)) % 1000;
                     let outcome = if h < 10 {
-                        Outcome::Failed { error: ModelError::new(ErrorKind::Timeout, "timed out") }
+                        Outcome::Failed {
+                            error: ModelError::new(ErrorKind::Timeout, "timed out"),
+                        }
                     } else {
                         let verdict = if h < 20 {
                             Verdict::Undetermined
@@ -85,9 +87,15 @@ fn all_analyzers() -> Vec<Box<dyn Analyzer>> {
     let mut analyzers = standard_analyzers();
     // Replace the standard 2,000-resample bootstrap with a 10,000 one.
     analyzers.retain(|a| !a.name().contains("bootstrap"));
-    analyzers.push(Box::new(ClusterBootstrap::new(Factor::Wording).with_config(
-        BootstrapConfig { resamples: 10_000, level: 0.95, seed: 1, threads, bca: true },
-    )));
+    analyzers.push(Box::new(
+        ClusterBootstrap::new(Factor::Wording).with_config(BootstrapConfig {
+            resamples: 10_000,
+            level: 0.95,
+            seed: 1,
+            threads,
+            bca: true,
+        }),
+    ));
     analyzers
 }
 
@@ -95,7 +103,9 @@ fn bench(c: &mut Criterion) {
     let records = synthetic();
     let analyzers = all_analyzers();
     let mut group = c.benchmark_group("analysis_1m_records");
-    group.sample_size(10).measurement_time(Duration::from_secs(30));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(30));
     group.bench_function("all_analyzers", |b| {
         b.iter(|| {
             for a in &analyzers {
@@ -104,7 +114,9 @@ fn bench(c: &mut Criterion) {
         })
     });
     for a in &analyzers {
-        group.bench_function(a.name(), |b| b.iter(|| black_box(a.analyze(&records).unwrap())));
+        group.bench_function(a.name(), |b| {
+            b.iter(|| black_box(a.analyze(&records).unwrap()))
+        });
     }
     group.finish();
 }

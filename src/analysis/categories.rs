@@ -83,7 +83,7 @@ impl Analyzer for CategoryEffects {
             let rr = two_sample::rate_ratio(x1, n1, x2, n2, self.level, ZeroCellCorrection::None);
             let fisher = Table2x2::from_counts(x1, n1, x2, n2)
                 .and_then(|t| two_sample::fisher_exact(&t, Alternative::TwoSided));
-            let p = pair(&recs, factor);
+            let p = pair(recs.iter().copied(), factor);
             let mcnemar = paired::mcnemar_exact(&p.table);
             let ratio = paired::ratio_bonett_price(&p.table, self.level);
             cats.push((key[0].clone(), first, second, rr, fisher, p, mcnemar, ratio));

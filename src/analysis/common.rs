@@ -1,12 +1,13 @@
 //! Shared pieces of the analyzers: outcome counts, groupings, pairing of
 //! variants, and the formatting of figures for tables and JSON.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::prompt::{Authorization, Wording};
+use crate::prompt::{Authorization, Framing, Wording};
 use crate::record::Record;
 use crate::report::Section;
 use crate::stats::{Estimate, StatsError, TestResult};
@@ -111,22 +112,39 @@ impl GroupBy {
 
     /// The value of this grouping for `record`.
     pub fn key(&self, record: &Record) -> String {
+        self.key_ref(record).into_owned()
+    }
+
+    /// The value, borrowed from the record where it can be.
+    pub(crate) fn key_ref<'a>(&self, record: &'a Record) -> Cow<'a, str> {
         let p = &record.prompt;
         match self {
-            GroupBy::Model => record.model.clone(),
-            GroupBy::Category => p
-                .category
-                .as_ref()
-                .map_or_else(|| UNLABELLED.into(), |c| c.as_str().to_string()),
-            GroupBy::Framing => p.framing.label(),
-            GroupBy::Wording => wording_name(p.framing.wording).into(),
-            GroupBy::Authorization => authorization_name(p.framing.authorization).into(),
+            GroupBy::Model => Cow::Borrowed(&record.model),
+            GroupBy::Category => {
+                Cow::Borrowed(p.category.as_ref().map_or(UNLABELLED, |c| c.as_str()))
+            }
+            GroupBy::Framing => Cow::Borrowed(framing_label(&p.framing)),
+            GroupBy::Wording => Cow::Borrowed(wording_name(p.framing.wording)),
+            GroupBy::Authorization => Cow::Borrowed(authorization_name(p.framing.authorization)),
             GroupBy::Metadata(key) => match p.metadata.get(key) {
-                None | Some(Value::Null) => UNLABELLED.into(),
-                Some(Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
+                None | Some(Value::Null) => Cow::Borrowed(UNLABELLED),
+                Some(Value::String(s)) => Cow::Borrowed(s),
+                Some(other) => Cow::Owned(other.to_string()),
             },
         }
+    }
+}
+
+/// [`Framing::label`] without allocating.
+fn framing_label(f: &Framing) -> &'static str {
+    use crate::prompt::Authorization::Stated;
+    match (f.wording, f.authorization == Some(Stated)) {
+        (Some(Wording::Sensitive), false) => "sensitive",
+        (Some(Wording::Sensitive), true) => "sensitive+auth",
+        (Some(Wording::Neutral), false) => "neutral",
+        (Some(Wording::Neutral), true) => "neutral+auth",
+        (None, false) => "unlabelled",
+        (None, true) => "unlabelled+auth",
     }
 }
 
@@ -154,12 +172,16 @@ pub(crate) fn group_records<'a>(
     records: impl IntoIterator<Item = &'a Record>,
     by: &[GroupBy],
 ) -> BTreeMap<Vec<String>, Vec<&'a Record>> {
-    let mut out: BTreeMap<Vec<String>, Vec<&Record>> = BTreeMap::new();
+    // Hash on borrowed keys (no allocation per record), sort once at the end.
+    let mut groups: HashMap<Vec<Cow<'a, str>>, Vec<&'a Record>> = HashMap::new();
     for r in records {
-        let key = by.iter().map(|g| g.key(r)).collect();
-        out.entry(key).or_default().push(r);
+        let key: Vec<Cow<'a, str>> = by.iter().map(|g| g.key_ref(r)).collect();
+        groups.entry(key).or_default().push(r);
     }
-    out
+    groups
+        .into_iter()
+        .map(|(k, v)| (k.into_iter().map(Cow::into_owned).collect(), v))
+        .collect()
 }
 
 /// A figure for `data`: the result serialised, or `{"undefined": why}`.

@@ -1,7 +1,7 @@
 //! The two-level factors of the design (wording, authorization) and the
 //! pairing of a task's variants that differ only in one of them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -77,60 +77,136 @@ pub struct PairingSummary {
     pub records_without_group: u64,
 }
 
+impl Default for PairingSummary {
+    fn default() -> Self {
+        PairingSummary::empty()
+    }
+}
+
+impl PairingSummary {
+    fn empty() -> Self {
+        PairingSummary {
+            table: PairedTable {
+                a: 0,
+                b: 0,
+                c: 0,
+                d: 0,
+            },
+            pairs: 0,
+            pairs_without_verdict: 0,
+            records_without_partner: 0,
+            records_ambiguous: 0,
+            records_without_group: 0,
+        }
+    }
+
+    /// Adds another summary (of records that never pair with these, such as
+    /// another model's).
+    pub fn merge(&mut self, o: &PairingSummary) {
+        self.table.a += o.table.a;
+        self.table.b += o.table.b;
+        self.table.c += o.table.c;
+        self.table.d += o.table.d;
+        self.pairs += o.pairs;
+        self.pairs_without_verdict += o.pairs_without_verdict;
+        self.records_without_partner += o.records_without_partner;
+        self.records_ambiguous += o.records_ambiguous;
+        self.records_without_group += o.records_without_group;
+    }
+}
+
+/// What one pairing slot holds so far: how many records of each level and
+/// the outcome of the (first) one.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    n1: u32,
+    n2: u32,
+    r1: Option<bool>,
+    r2: Option<bool>,
+}
+
 /// Pairs `records` whose prompts share the task group, the other factor's
 /// label, the model and the sample index, and differ only in `factor`.
-pub fn pair(records: &[&Record], factor: Factor) -> PairingSummary {
-    type Slot<'a> = (Vec<&'a Record>, Vec<&'a Record>);
-    let mut slots: BTreeMap<(&str, &str, &str, u32), Slot<'_>> = BTreeMap::new();
-    let mut s = PairingSummary {
-        table: PairedTable {
-            a: 0,
-            b: 0,
-            c: 0,
-            d: 0,
-        },
-        pairs: 0,
-        pairs_without_verdict: 0,
-        records_without_partner: 0,
-        records_ambiguous: 0,
-        records_without_group: 0,
-    };
+pub fn pair<'a>(records: impl IntoIterator<Item = &'a Record>, factor: Factor) -> PairingSummary {
+    let mut total = PairingSummary::empty();
+    for s in pair_by_model(records, factor).values() {
+        total.merge(s);
+    }
+    total
+}
+
+/// [`pair`] per model label (pairs never cross models).
+pub fn pair_by_model<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+    factor: Factor,
+) -> BTreeMap<&'a str, PairingSummary> {
+    let mut models: Vec<&'a str> = Vec::new();
+    let mut groups: HashMap<&'a str, u32> = HashMap::new();
+    // (model, group, held label, sample) -> slot
+    let mut slots: HashMap<(u32, u32, &'static str, u32), Slot> = HashMap::new();
+    let mut without_group: Vec<u64> = Vec::new();
+    let mut last_model = usize::MAX;
     for r in records {
         let Some(first) = factor.level(r) else {
             continue;
         };
+        // Records of one model usually come together: check the last first.
+        let m = if last_model < models.len() && models[last_model] == r.model {
+            last_model
+        } else {
+            match models.iter().position(|m| *m == r.model) {
+                Some(i) => i,
+                None => {
+                    models.push(&r.model);
+                    without_group.push(0);
+                    models.len() - 1
+                }
+            }
+        };
+        last_model = m;
         let Some(group) = r.prompt.group.as_deref() else {
-            s.records_without_group += 1;
+            without_group[m] += 1;
             continue;
         };
+        let next = groups.len() as u32;
+        let g = *groups.entry(group).or_insert(next);
         let slot = slots
-            .entry((r.model.as_str(), group, factor.held(r), r.sample))
+            .entry((m as u32, g, factor.held(r), r.sample))
             .or_default();
         if first {
-            slot.0.push(r)
+            slot.n1 += 1;
+            if slot.n1 == 1 {
+                slot.r1 = r.refused();
+            }
         } else {
-            slot.1.push(r)
+            slot.n2 += 1;
+            if slot.n2 == 1 {
+                slot.r2 = r.refused();
+            }
         }
     }
-    for (firsts, seconds) in slots.values() {
-        match (firsts.as_slice(), seconds.as_slice()) {
-            ([x], [y]) => match (x.refused(), y.refused()) {
-                (Some(rx), Some(ry)) => {
+    let mut out: Vec<PairingSummary> = models.iter().map(|_| PairingSummary::empty()).collect();
+    for (m, n) in without_group.iter().enumerate() {
+        out[m].records_without_group = *n;
+    }
+    for ((m, ..), slot) in &slots {
+        let s = &mut out[*m as usize];
+        match (slot.n1, slot.n2) {
+            (1, 1) => match (slot.r1, slot.r2) {
+                (Some(x), Some(y)) => {
                     s.pairs += 1;
-                    let t = &mut s.table;
-                    match (rx, ry) {
-                        (true, true) => t.a += 1,
-                        (true, false) => t.b += 1,
-                        (false, true) => t.c += 1,
-                        (false, false) => t.d += 1,
+                    match (x, y) {
+                        (true, true) => s.table.a += 1,
+                        (true, false) => s.table.b += 1,
+                        (false, true) => s.table.c += 1,
+                        (false, false) => s.table.d += 1,
                     }
                 }
                 _ => s.pairs_without_verdict += 1,
             },
-            ([], ys) => s.records_without_partner += ys.len() as u64,
-            (xs, []) => s.records_without_partner += xs.len() as u64,
-            (xs, ys) => s.records_ambiguous += (xs.len() + ys.len()) as u64,
+            (0, n) | (n, 0) => s.records_without_partner += u64::from(n),
+            (x, y) => s.records_ambiguous += u64::from(x + y),
         }
     }
-    s
+    models.into_iter().zip(out).collect()
 }
