@@ -174,9 +174,17 @@ pub(crate) fn group_records<'a>(
 ) -> BTreeMap<Vec<String>, Vec<&'a Record>> {
     // Hash on borrowed keys (no allocation per record), sort once at the end.
     let mut groups: HashMap<Vec<Cow<'a, str>>, Vec<&'a Record>> = HashMap::new();
+    let mut key: Vec<Cow<'a, str>> = Vec::with_capacity(by.len());
     for r in records {
-        let key: Vec<Cow<'a, str>> = by.iter().map(|g| g.key_ref(r)).collect();
-        groups.entry(key).or_default().push(r);
+        key.clear();
+        key.extend(by.iter().map(|g| g.key_ref(r)));
+        // Allocate a key only for a new group.
+        match groups.get_mut(key.as_slice()) {
+            Some(v) => v.push(r),
+            None => {
+                groups.insert(key.clone(), vec![r]);
+            }
+        }
     }
     groups
         .into_iter()

@@ -1,7 +1,7 @@
 //! Models compared on the same prompts: a paired comparison per pair of
 //! models.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::HashMap;
 
 use serde_json::json;
 
@@ -50,16 +50,16 @@ impl Analyzer for ModelComparison {
 
     fn analyze(&self, records: &[Record]) -> Result<Section> {
         let title = "Models compared on the same prompts (paired)";
-        // (prompt id, sample) -> model -> refused (None: no verdict).
-        let mut by_prompt: BTreeMap<(&str, u32), BTreeMap<&str, Option<bool>>> = BTreeMap::new();
-        let mut models = BTreeSet::new();
+        // Models, in name order.
+        let mut models: Vec<&str> = Vec::new();
+        let mut last = "";
         for r in records {
-            models.insert(r.model.as_str());
-            by_prompt
-                .entry((r.prompt.id.as_str(), r.sample))
-                .or_default()
-                .insert(r.model.as_str(), r.refused());
+            if r.model != last && !models.contains(&r.model.as_str()) {
+                models.push(&r.model);
+            }
+            last = &r.model;
         }
+        models.sort_unstable();
         if models.len() < 2 {
             return Ok(skipped_section(
                 self.name(),
@@ -70,10 +70,32 @@ impl Analyzer for ModelComparison {
                 ),
             ));
         }
-        let models: Vec<&str> = models.into_iter().collect();
+        // One row per (prompt id, sample), one cell per model:
+        // 0 = no record, 1 = no verdict, 2 = complied, 3 = refused.
+        let k = models.len();
+        let mut rows: HashMap<(&str, u32), usize> = HashMap::new();
+        let mut cells: Vec<u8> = Vec::new();
+        let mut m = 0;
+        for r in records {
+            if models[m] != r.model {
+                m = models
+                    .binary_search(&r.model.as_str())
+                    .expect("model listed above");
+            }
+            let next = rows.len();
+            let row = *rows.entry((r.prompt.id.as_str(), r.sample)).or_insert(next);
+            if row == next {
+                cells.resize(cells.len() + k, 0);
+            }
+            cells[row * k + m] = match r.refused() {
+                None => 1,
+                Some(false) => 2,
+                Some(true) => 3,
+            };
+        }
         let mut comparisons = Vec::new();
-        for (i, m1) in models.iter().enumerate() {
-            for m2 in &models[i + 1..] {
+        for i in 0..k {
+            for j in i + 1..k {
                 let mut t = PairedTable {
                     a: 0,
                     b: 0,
@@ -81,19 +103,17 @@ impl Analyzer for ModelComparison {
                     d: 0,
                 };
                 let mut without_verdict = 0u64;
-                for per_model in by_prompt.values() {
-                    let (Some(x), Some(y)) = (per_model.get(m1), per_model.get(m2)) else {
-                        continue;
-                    };
-                    match (x, y) {
-                        (Some(true), Some(true)) => t.a += 1,
-                        (Some(true), Some(false)) => t.b += 1,
-                        (Some(false), Some(true)) => t.c += 1,
-                        (Some(false), Some(false)) => t.d += 1,
+                for row in cells.chunks_exact(k) {
+                    match (row[i], row[j]) {
+                        (0, _) | (_, 0) => {}
+                        (3, 3) => t.a += 1,
+                        (3, 2) => t.b += 1,
+                        (2, 3) => t.c += 1,
+                        (2, 2) => t.d += 1,
                         _ => without_verdict += 1,
                     }
                 }
-                comparisons.push((*m1, *m2, t, without_verdict));
+                comparisons.push((models[i], models[j], t, without_verdict));
             }
         }
         let tests: Vec<_> = comparisons

@@ -1,7 +1,7 @@
 //! Logistic regression of refusal on the framing, category and model, with
 //! standard errors robust to the clustering of variants within a task.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Value, json};
 
@@ -32,14 +32,14 @@ pub(crate) struct Fitted {
 /// model`, clustering by task group (a record without a group is its own
 /// cluster). Records are aggregated into binomial rows by (cluster,
 /// covariates).
-pub(crate) fn fit_framing_model(
-    records: &[Record],
+pub(crate) fn fit_framing_model<'a>(
+    records: &'a [Record],
     interaction: bool,
     options: &LogisticOptions,
 ) -> Fitted {
     let mut excluded = OutcomeCounts::default();
     let mut unlabelled = 0u64;
-    let mut used_recs: Vec<(&Record, bool, bool, bool)> = Vec::new();
+    let mut used_recs: Vec<(&'a Record, bool, bool, bool)> = Vec::new();
     for r in records {
         let (Some(s), Some(a)) = (Factor::Wording.level(r), Factor::Authorization.level(r)) else {
             unlabelled += 1;
@@ -50,25 +50,19 @@ pub(crate) fn fit_framing_model(
             None => excluded.add(r),
         }
     }
-    let category = |r: &Record| {
+    let category = |r: &'a Record| -> &'a str {
         r.prompt
             .category
             .as_ref()
             .map_or(UNLABELLED, |c| c.as_str())
-            .to_string()
     };
-    let cats: Vec<String> = used_recs
-        .iter()
-        .map(|x| category(x.0))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let models: Vec<String> = used_recs
-        .iter()
-        .map(|x| x.0.model.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let sorted = |set: HashSet<&'a str>| {
+        let mut v: Vec<&'a str> = set.into_iter().collect();
+        v.sort_unstable();
+        v
+    };
+    let cats = sorted(used_recs.iter().map(|x| category(x.0)).collect());
+    let models = sorted(used_recs.iter().map(|x| x.0.model.as_str()).collect());
     let vary_s = used_recs.iter().any(|x| x.2) && used_recs.iter().any(|x| !x.2);
     let vary_a = used_recs.iter().any(|x| x.3) && used_recs.iter().any(|x| !x.3);
     let mut names = vec!["intercept".to_string()];
@@ -91,27 +85,19 @@ pub(crate) fn fit_framing_model(
     names.extend(models.iter().skip(1).map(|m| format!("model={m}")));
     let mut reference = BTreeMap::new();
     if let Some(c) = cats.first() {
-        reference.insert("category", c.clone());
+        reference.insert("category", c.to_string());
     }
     if let Some(m) = models.first() {
-        reference.insert("model", m.clone());
+        reference.insert("model", m.to_string());
     }
     // Aggregate by (cluster, covariate row).
     // Clusters: the task group, or the prompt id for a record without one.
     let mut cluster_ids: HashMap<(bool, &str), u64> = HashMap::new();
-    let cat_idx: BTreeMap<&str, usize> = cats
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect();
-    let model_idx: BTreeMap<&str, usize> = models
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.as_str(), i))
-        .collect();
+    let cat_idx: HashMap<&str, usize> = cats.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+    let model_idx: HashMap<&str, usize> = models.iter().enumerate().map(|(i, m)| (*m, i)).collect();
     // (cluster, category, model, sensitive, stated) -> (events, trials)
     type CellKey = (u64, usize, usize, bool, bool);
-    let mut cells: BTreeMap<CellKey, (u64, u64)> = BTreeMap::new();
+    let mut cells: HashMap<CellKey, (u64, u64)> = HashMap::new();
     for (r, y, s, a) in &used_recs {
         let cluster_name = match &r.prompt.group {
             Some(g) => (true, g.as_str()),
@@ -121,7 +107,7 @@ pub(crate) fn fit_framing_model(
         let cid = *cluster_ids.entry(cluster_name).or_insert(next);
         let key = (
             cid,
-            cat_idx[category(r).as_str()],
+            cat_idx[category(r)],
             model_idx[r.model.as_str()],
             *s,
             *a,
@@ -133,6 +119,9 @@ pub(crate) fn fit_framing_model(
     let p = names.len();
     let mut values = Vec::with_capacity(cells.len() * p);
     let (mut events, mut trials, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+    // Sorted rows: the fit does not depend on the hash order.
+    let mut cells: Vec<(CellKey, (u64, u64))> = cells.into_iter().collect();
+    cells.sort_unstable_by_key(|c| c.0);
     for ((cid, ci, mi, s, a), (e, t)) in &cells {
         let (s, a) = (f64::from(u8::from(*s)), f64::from(u8::from(*a)));
         values.push(1.0);
