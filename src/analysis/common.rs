@@ -2,11 +2,12 @@
 //! variants, and the formatting of figures for tables and JSON.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::table::{Code, IdMap, RecordTable};
 use crate::prompt::{Authorization, Framing, Wording};
 use crate::record::Record;
 use crate::report::Section;
@@ -50,6 +51,17 @@ impl OutcomeCounts {
             Some(Verdict::Compliance) => self.complied += 1,
             Some(Verdict::NoAnswer) => self.no_answer += 1,
             Some(Verdict::Undetermined) => self.undetermined += 1,
+        }
+    }
+
+    /// Adds one record's outcome code.
+    pub(crate) fn add_code(&mut self, code: Code) {
+        match code {
+            Code::Refused => self.refused += 1,
+            Code::Complied => self.complied += 1,
+            Code::Error => self.errors += 1,
+            Code::NoAnswer => self.no_answer += 1,
+            Code::Undetermined => self.undetermined += 1,
         }
     }
 
@@ -167,31 +179,6 @@ pub(crate) fn authorization_name(a: Option<Authorization>) -> &'static str {
     }
 }
 
-/// Records grouped by the compound key of `by`, in key order.
-pub(crate) fn group_records<'a>(
-    records: impl IntoIterator<Item = &'a Record>,
-    by: &[GroupBy],
-) -> BTreeMap<Vec<String>, Vec<&'a Record>> {
-    // Hash on borrowed keys (no allocation per record), sort once at the end.
-    let mut groups: HashMap<Vec<Cow<'a, str>>, Vec<&'a Record>> = HashMap::new();
-    let mut key: Vec<Cow<'a, str>> = Vec::with_capacity(by.len());
-    for r in records {
-        key.clear();
-        key.extend(by.iter().map(|g| g.key_ref(r)));
-        // Allocate a key only for a new group.
-        match groups.get_mut(key.as_slice()) {
-            Some(v) => v.push(r),
-            None => {
-                groups.insert(key.clone(), vec![r]);
-            }
-        }
-    }
-    groups
-        .into_iter()
-        .map(|(k, v)| (k.into_iter().map(Cow::into_owned).collect(), v))
-        .collect()
-}
-
 /// A figure for `data`: the result serialised, or `{"undefined": why}`.
 pub(crate) fn figure<T: Serialize>(result: &Result<T, StatsError>) -> Value {
     match result {
@@ -254,5 +241,124 @@ pub(crate) fn skipped_section(id: String, title: &str, why: String) -> Section {
         notes: vec![format!("not computed: {why}")],
         tables: Vec::new(),
         data: json!({ "skipped": why }),
+    }
+}
+
+/// Compound group keys of table rows as small integers, decoded to names
+/// at the end.
+pub(crate) struct Keyer<'t, 'a> {
+    table: &'t RecordTable<'a>,
+    by: &'t [GroupBy],
+    /// Interned metadata values, per `by` position.
+    meta: Vec<HashMap<Cow<'a, str>, u32>>,
+    meta_names: Vec<Vec<String>>,
+}
+
+impl<'t, 'a> Keyer<'t, 'a> {
+    pub(crate) fn new(table: &'t RecordTable<'a>, by: &'t [GroupBy]) -> Self {
+        Keyer {
+            table,
+            by,
+            meta: by.iter().map(|_| HashMap::new()).collect(),
+            meta_names: by.iter().map(|_| Vec::new()).collect(),
+        }
+    }
+
+    /// Writes the key of row `i` into `key`.
+    pub(crate) fn key(&mut self, i: usize, key: &mut Vec<u32>) {
+        key.clear();
+        let row = &self.table.rows[i];
+        for (pos, g) in self.by.iter().enumerate() {
+            let code = match g {
+                GroupBy::Model => row.model,
+                GroupBy::Category => row.category,
+                GroupBy::Wording => wording_code(row.wording),
+                GroupBy::Authorization => authorization_code(row.authorization),
+                GroupBy::Framing => {
+                    let stated = row.authorization == Some(Authorization::Stated);
+                    wording_code(row.wording) * 2 + u32::from(stated)
+                }
+                GroupBy::Metadata(_) => {
+                    let value = g.key_ref(&self.table.records()[i]);
+                    let names = &mut self.meta_names[pos];
+                    let next = names.len() as u32;
+                    *self.meta[pos].entry(value).or_insert_with_key(|v| {
+                        names.push(v.to_string());
+                        next
+                    })
+                }
+            };
+            key.push(code);
+        }
+    }
+
+    /// The names of a key.
+    pub(crate) fn names(&self, key: &[u32]) -> Vec<String> {
+        self.by
+            .iter()
+            .zip(key)
+            .enumerate()
+            .map(|(pos, (g, &code))| match g {
+                GroupBy::Model => self.table.models[code as usize].to_string(),
+                GroupBy::Category => self.table.categories[code as usize].to_string(),
+                GroupBy::Wording => WORDING_NAMES[code as usize].to_string(),
+                GroupBy::Authorization => AUTHORIZATION_NAMES[code as usize].to_string(),
+                GroupBy::Framing => {
+                    let w = WORDING_NAMES[(code / 2) as usize];
+                    if code % 2 == 1 {
+                        format!("{w}+auth")
+                    } else {
+                        w.to_string()
+                    }
+                }
+                GroupBy::Metadata(_) => self.meta_names[pos][code as usize].clone(),
+            })
+            .collect()
+    }
+
+    /// Folds the rows `rows` into one value per key, sorted by key names.
+    pub(crate) fn fold<T: Default>(
+        &mut self,
+        rows: impl IntoIterator<Item = usize>,
+        mut add: impl FnMut(&mut T, usize),
+    ) -> Vec<(Vec<String>, T)> {
+        let mut groups: IdMap<Vec<u32>, T> = IdMap::default();
+        let mut key = Vec::with_capacity(self.by.len());
+        for i in rows {
+            self.key(i, &mut key);
+            match groups.get_mut(key.as_slice()) {
+                Some(v) => add(v, i),
+                None => {
+                    let mut v = T::default();
+                    add(&mut v, i);
+                    groups.insert(key.clone(), v);
+                }
+            }
+        }
+        let mut out: Vec<(Vec<String>, T)> = groups
+            .into_iter()
+            .map(|(k, v)| (self.names(&k), v))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
+const WORDING_NAMES: [&str; 3] = ["sensitive", "neutral", UNLABELLED];
+const AUTHORIZATION_NAMES: [&str; 3] = ["stated", "absent", UNLABELLED];
+
+fn wording_code(w: Option<Wording>) -> u32 {
+    match w {
+        Some(Wording::Sensitive) => 0,
+        Some(Wording::Neutral) => 1,
+        None => 2,
+    }
+}
+
+fn authorization_code(a: Option<Authorization>) -> u32 {
+    match a {
+        Some(Authorization::Stated) => 0,
+        Some(Authorization::Absent) => 1,
+        None => 2,
     }
 }

@@ -3,14 +3,13 @@
 //! absent ([`AuthorizationEffect`]), unpaired and paired, per model and
 //! pooled.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value, json};
 
 use super::common::{
     DENOMINATOR_NOTE, OutcomeCounts, figure, fmt_estimate, fmt_test, skipped_section,
 };
-use super::pairing::{Factor, PairingSummary, pair_by_model};
+use super::pairing::{Factor, PairingSummary, pair_rows, total};
+use super::table::RecordTable;
 use crate::analysis::Analyzer;
 use crate::error::Result;
 use crate::record::Record;
@@ -125,33 +124,22 @@ fn analyze_factor(
     title: &str,
     factor: Factor,
     s: Settings,
-    records: &[Record],
+    table: &RecordTable<'_>,
 ) -> Section {
-    // One pass: counts per model and level.
-    let mut counts: BTreeMap<&str, [OutcomeCounts; 2]> = BTreeMap::new();
-    let mut last: Option<(&str, [OutcomeCounts; 2])> = None;
+    // One pass: counts per model and level (models that have labelled
+    // records are the scopes).
+    let mut counts = vec![[OutcomeCounts::default(); 2]; table.models.len()];
     let mut labelled = 0usize;
-    for r in records {
-        let Some(first) = factor.level(r) else {
+    for r in &table.rows {
+        let Some(first) = factor.level_row(r) else {
             continue;
         };
         labelled += 1;
-        // Records of one model usually come together: batch them.
-        if last.as_ref().is_some_and(|(m, _)| *m != r.model.as_str()) {
-            let (m, c) = last.take().expect("checked above");
-            add_counts(counts.entry(m).or_default(), &c);
-        }
-        let slot = &mut last
-            .get_or_insert_with(|| (r.model.as_str(), Default::default()))
-            .1;
-        slot[usize::from(!first)].add(r);
-    }
-    if let Some((m, c)) = last {
-        add_counts(counts.entry(m).or_default(), &c);
+        counts[r.model as usize][usize::from(!first)].add_code(r.code);
     }
     let [l1, l2] = factor.levels();
     let mut pooled = [OutcomeCounts::default(); 2];
-    for c in counts.values() {
+    for c in &counts {
         add_counts(&mut pooled, c);
     }
     if pooled[0].total() == 0 || pooled[1].total() == 0 {
@@ -162,23 +150,21 @@ fn analyze_factor(
                 "the records do not have both {l1} and {l2} {} labels ({labelled} of {} records \
                  are labelled)",
                 factor.name(),
-                records.len()
+                table.len()
             ),
         );
     }
-    let pairing = pair_by_model(records, factor);
-    let mut pooled_pairs = PairingSummary::default();
-    let mut scopes: Vec<Scope> = counts
-        .iter()
-        .map(|(m, c)| {
-            let p = pairing.get(m).copied().unwrap_or_default();
-            pooled_pairs.merge(&p);
-            compare(m, *c, p, factor, s)
-        })
+    let pairing = pair_rows(table, &table.rows, factor);
+    let used: Vec<usize> = (0..counts.len())
+        .filter(|&m| counts[m][0].total() + counts[m][1].total() > 0)
         .collect();
-    let several = counts.len() > 1;
+    let mut scopes: Vec<Scope> = used
+        .iter()
+        .map(|&m| compare(table.models[m], counts[m], pairing[m], factor, s))
+        .collect();
+    let several = used.len() > 1;
     if several {
-        scopes.push(compare("all models", pooled, pooled_pairs, factor, s));
+        scopes.push(compare("all models", pooled, total(&pairing), factor, s));
     }
     let pct = (s.level * 100.0).round();
     let unpaired = Table {
@@ -300,7 +286,11 @@ macro_rules! factor_analyzer {
             }
 
             fn analyze(&self, records: &[Record]) -> Result<Section> {
-                Ok(analyze_factor(self.name(), $title, $factor, self.settings, records))
+                self.analyze_table(&RecordTable::new(records))
+            }
+
+            fn analyze_table(&self, table: &RecordTable<'_>) -> Result<Section> {
+                Ok(analyze_factor(self.name(), $title, $factor, self.settings, table))
             }
         }
     };

@@ -17,6 +17,7 @@ mod pairing;
 mod rates;
 mod regression;
 mod stratified;
+mod table;
 
 pub use bootstrap::ClusterBootstrap;
 pub use categories::CategoryEffects;
@@ -24,10 +25,11 @@ pub use common::{GroupBy, OutcomeCounts};
 pub use effect::{AuthorizationEffect, WordingEffect};
 pub use interaction::Interaction;
 pub use models::ModelComparison;
-pub use pairing::{Factor, PairingSummary, pair};
+pub use pairing::{Factor, PairingSummary};
 pub use rates::RefusalRates;
 pub use regression::RefusalRegression;
 pub use stratified::StratifiedEffect;
+pub use table::RecordTable;
 
 use crate::error::Result;
 use crate::record::Record;
@@ -41,6 +43,13 @@ pub trait Analyzer: Send + Sync {
     /// Analyzes `records`. Failed requests and non-verdicts are counted, never
     /// silently dropped from denominators without saying so.
     fn analyze(&self, records: &[Record]) -> Result<Section>;
+
+    /// Analyzes the records of an indexed `table`. The crate's analyzers do
+    /// their work here, so a report of many sections indexes its records
+    /// once (see [`run_all`]); the default just calls [`Analyzer::analyze`].
+    fn analyze_table(&self, table: &RecordTable<'_>) -> Result<Section> {
+        self.analyze(table.records())
+    }
 }
 
 impl<T: Analyzer + ?Sized> Analyzer for Box<T> {
@@ -50,6 +59,33 @@ impl<T: Analyzer + ?Sized> Analyzer for Box<T> {
     fn analyze(&self, records: &[Record]) -> Result<Section> {
         (**self).analyze(records)
     }
+    fn analyze_table(&self, table: &RecordTable<'_>) -> Result<Section> {
+        (**self).analyze_table(table)
+    }
+}
+
+/// Runs every analyzer over `records`, indexing them once.
+///
+/// An analyzer that fails does not sink the others: its section says why
+/// (as [`crate::report::Report::build`] does).
+pub fn run_all(records: &[Record], analyzers: &[Box<dyn Analyzer>]) -> Vec<Section> {
+    let table = RecordTable::new(records);
+    analyzers
+        .iter()
+        .map(|a| match a.analyze_table(&table) {
+            Ok(section) => section,
+            Err(err) => {
+                tracing::warn!(analyzer = %a.name(), error = %err, "analyzer failed");
+                Section {
+                    id: a.name(),
+                    title: a.name(),
+                    notes: vec![format!("this analysis could not be computed: {err}")],
+                    tables: Vec::new(),
+                    data: serde_json::json!({ "error": err.to_string() }),
+                }
+            }
+        })
+        .collect()
 }
 
 /// The analyzers the `evaluate` example runs, in report order: refusal

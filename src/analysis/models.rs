@@ -1,11 +1,10 @@
 //! Models compared on the same prompts: a paired comparison per pair of
 //! models.
 
-use std::collections::HashMap;
-
 use serde_json::json;
 
 use super::common::{figure, fmt_estimate, fmt_p, fmt_test, skipped_section};
+use super::table::{IdMap, RecordTable};
 use crate::analysis::Analyzer;
 use crate::error::Result;
 use crate::record::Record;
@@ -49,17 +48,12 @@ impl Analyzer for ModelComparison {
     }
 
     fn analyze(&self, records: &[Record]) -> Result<Section> {
+        self.analyze_table(&RecordTable::new(records))
+    }
+
+    fn analyze_table(&self, table: &RecordTable<'_>) -> Result<Section> {
         let title = "Models compared on the same prompts (paired)";
-        // Models, in name order.
-        let mut models: Vec<&str> = Vec::new();
-        let mut last = "";
-        for r in records {
-            if r.model != last && !models.contains(&r.model.as_str()) {
-                models.push(&r.model);
-            }
-            last = &r.model;
-        }
-        models.sort_unstable();
+        let models = &table.models;
         if models.len() < 2 {
             return Ok(skipped_section(
                 self.name(),
@@ -70,24 +64,18 @@ impl Analyzer for ModelComparison {
                 ),
             ));
         }
-        // One row per (prompt id, sample), one cell per model:
+        // One row per (prompt, sample), one cell per model:
         // 0 = no record, 1 = no verdict, 2 = complied, 3 = refused.
         let k = models.len();
-        let mut rows: HashMap<(&str, u32), usize> = HashMap::new();
+        let mut rows: IdMap<(u32, u32), usize> = IdMap::default();
         let mut cells: Vec<u8> = Vec::new();
-        let mut m = 0;
-        for r in records {
-            if models[m] != r.model {
-                m = models
-                    .binary_search(&r.model.as_str())
-                    .expect("model listed above");
-            }
+        for r in &table.rows {
             let next = rows.len();
-            let row = *rows.entry((r.prompt.id.as_str(), r.sample)).or_insert(next);
+            let row = *rows.entry((r.prompt, r.sample)).or_insert(next);
             if row == next {
                 cells.resize(cells.len() + k, 0);
             }
-            cells[row * k + m] = match r.refused() {
+            cells[row * k + r.model as usize] = match r.code.refused() {
                 None => 1,
                 Some(false) => 2,
                 Some(true) => 3,

@@ -1,11 +1,9 @@
 //! The two-level factors of the design (wording, authorization) and the
 //! pairing of a task's variants that differ only in one of them.
 
-use std::collections::{BTreeMap, HashMap};
-
 use serde::{Deserialize, Serialize};
 
-use super::common::{authorization_name, wording_name};
+use super::table::{IdMap, NO_GROUP, RecordTable, Row};
 use crate::prompt::{Authorization, Wording};
 use crate::record::Record;
 use crate::stats::PairedTable;
@@ -33,12 +31,25 @@ impl Factor {
         }
     }
 
-    /// The label of the other factor, which pairing holds fixed.
-    pub(crate) fn held(self, record: &Record) -> &'static str {
-        let f = &record.prompt.framing;
+    /// [`Factor::level`] of a table row.
+    pub(crate) fn level_row(self, row: &Row) -> Option<bool> {
         match self {
-            Factor::Wording => authorization_name(f.authorization),
-            Factor::Authorization => wording_name(f.wording),
+            Factor::Wording => row.wording.map(|w| w == Wording::Sensitive),
+            Factor::Authorization => row.authorization.map(|a| a == Authorization::Stated),
+        }
+    }
+
+    /// The other factor's label (0 first level, 1 second, 2 none), which
+    /// pairing holds fixed.
+    pub(crate) fn held_row(self, row: &Row) -> u8 {
+        let other = match self {
+            Factor::Wording => row.authorization.map(|a| a == Authorization::Stated),
+            Factor::Authorization => row.wording.map(|w| w == Wording::Sensitive),
+        };
+        match other {
+            Some(true) => 0,
+            Some(false) => 1,
+            None => 2,
         }
     }
 
@@ -125,69 +136,39 @@ struct Slot {
     r2: Option<bool>,
 }
 
-/// Pairs `records` whose prompts share the task group, the other factor's
-/// label, the model and the sample index, and differ only in `factor`.
-pub fn pair<'a>(records: impl IntoIterator<Item = &'a Record>, factor: Factor) -> PairingSummary {
-    let mut total = PairingSummary::empty();
-    for s in pair_by_model(records, factor).values() {
-        total.merge(s);
-    }
-    total
-}
-
-/// [`pair`] per model label (pairs never cross models).
-pub fn pair_by_model<'a>(
-    records: impl IntoIterator<Item = &'a Record>,
+/// Pairs the `rows` whose prompts share the task group, the other factor's
+/// label, the model and the sample index, and differ only in `factor`: one
+/// summary per model of the table (pairs never cross models).
+pub(crate) fn pair_rows<'r>(
+    table: &RecordTable<'_>,
+    rows: impl IntoIterator<Item = &'r Row>,
     factor: Factor,
-) -> BTreeMap<&'a str, PairingSummary> {
-    let mut models: Vec<&'a str> = Vec::new();
-    let mut groups: HashMap<&'a str, u32> = HashMap::new();
+) -> Vec<PairingSummary> {
+    let mut out = vec![PairingSummary::empty(); table.models.len()];
     // (model, group, held label, sample) -> slot
-    let mut slots: HashMap<(u32, u32, &'static str, u32), Slot> = HashMap::new();
-    let mut without_group: Vec<u64> = Vec::new();
-    let mut last_model = usize::MAX;
-    for r in records {
-        let Some(first) = factor.level(r) else {
+    let mut slots: IdMap<(u32, u32, u8, u32), Slot> = IdMap::default();
+    for r in rows {
+        let Some(first) = factor.level_row(r) else {
             continue;
         };
-        // Records of one model usually come together: check the last first.
-        let m = if last_model < models.len() && models[last_model] == r.model {
-            last_model
-        } else {
-            match models.iter().position(|m| *m == r.model) {
-                Some(i) => i,
-                None => {
-                    models.push(&r.model);
-                    without_group.push(0);
-                    models.len() - 1
-                }
-            }
-        };
-        last_model = m;
-        let Some(group) = r.prompt.group.as_deref() else {
-            without_group[m] += 1;
+        if r.group == NO_GROUP {
+            out[r.model as usize].records_without_group += 1;
             continue;
-        };
-        let next = groups.len() as u32;
-        let g = *groups.entry(group).or_insert(next);
+        }
         let slot = slots
-            .entry((m as u32, g, factor.held(r), r.sample))
+            .entry((r.model, r.group, factor.held_row(r), r.sample))
             .or_default();
         if first {
             slot.n1 += 1;
             if slot.n1 == 1 {
-                slot.r1 = r.refused();
+                slot.r1 = r.code.refused();
             }
         } else {
             slot.n2 += 1;
             if slot.n2 == 1 {
-                slot.r2 = r.refused();
+                slot.r2 = r.code.refused();
             }
         }
-    }
-    let mut out: Vec<PairingSummary> = models.iter().map(|_| PairingSummary::empty()).collect();
-    for (m, n) in without_group.iter().enumerate() {
-        out[m].records_without_group = *n;
     }
     for ((m, ..), slot) in &slots {
         let s = &mut out[*m as usize];
@@ -208,5 +189,14 @@ pub fn pair_by_model<'a>(
             (x, y) => s.records_ambiguous += u64::from(x + y),
         }
     }
-    models.into_iter().zip(out).collect()
+    out
+}
+
+/// The sum of per-model summaries.
+pub(crate) fn total(summaries: &[PairingSummary]) -> PairingSummary {
+    let mut t = PairingSummary::empty();
+    for s in summaries {
+        t.merge(s);
+    }
+    t
 }
