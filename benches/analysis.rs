@@ -11,7 +11,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use refusal_bias::analysis::{Analyzer, ClusterBootstrap, Factor, standard_analyzers};
+use refusal_bias::analysis::{
+    Analyzer, ClusterBootstrap, Factor, RecordTable, run_all, standard_analyzers,
+};
 use refusal_bias::classify::{Classification, Verdict};
 use refusal_bias::model::{ErrorKind, ModelError, Response};
 use refusal_bias::prompt::{Authorization, Category, Framing, Prompt, Wording};
