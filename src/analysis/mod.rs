@@ -5,6 +5,31 @@
 //! refusal, partial refusal or compliance verdict. An analyzer whose records
 //! lack the labels it needs (XSTest prompts have no wording framing, say)
 //! returns a section with a note saying why, not an error.
+//!
+//! - [`RefusalRates`]: rates with Wilson intervals by any [`GroupBy`].
+//! - [`WordingEffect`], [`AuthorizationEffect`]: one [`Factor`]'s effect,
+//!   unpaired (Katz rate ratio, Newcombe difference, chi-square, Fisher) and
+//!   paired by task (McNemar exact, Bonett-Price paired ratio), per model and
+//!   pooled.
+//! - [`Interaction`]: the four framing cells, Breslow-Day and the logistic
+//!   interaction term.
+//! - [`CategoryEffects`]: per category, with Holm and Benjamini-Hochberg
+//!   adjusted McNemar p-values.
+//! - [`ModelComparison`]: every pair of models on the same prompts.
+//! - [`StratifiedEffect`]: CMH, Mantel-Haenszel ratios, Breslow-Day.
+//! - [`RefusalRegression`]: logistic regression with cluster-robust errors.
+//! - [`ClusterBootstrap`]: the rate ratio's bootstrap by task group.
+//!
+//! A report of many sections should index its records once with
+//! [`RecordTable`] ([`run_all`] does):
+//!
+//! ```
+//! use refusal_bias::analysis::{run_all, standard_analyzers};
+//!
+//! let records = Vec::new(); // from a journal, usually
+//! let sections = run_all(&records, &standard_analyzers());
+//! assert_eq!(sections.len(), standard_analyzers().len());
+//! ```
 
 mod bootstrap;
 mod categories;
@@ -70,6 +95,12 @@ impl<T: Analyzer + ?Sized> Analyzer for Box<T> {
 /// (as [`crate::report::Report::build`] does).
 pub fn run_all(records: &[Record], analyzers: &[Box<dyn Analyzer>]) -> Vec<Section> {
     let table = RecordTable::new(records);
+    tracing::debug!(
+        records = table.len(),
+        models = table.models().len(),
+        analyzers = analyzers.len(),
+        "running analyzers"
+    );
     analyzers
         .iter()
         .map(|a| match a.analyze_table(&table) {
