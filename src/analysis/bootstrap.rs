@@ -183,7 +183,14 @@ impl Analyzer for ClusterBootstrap {
                 "statistic": format!("{l1} refusal rate / {l2} refusal rate"),
                 "method": "cluster bootstrap by task group, percentile and bca",
                 "clusters": clusters.len(),
-                "config": cfg,
+                // Not the thread count: the result does not depend on it, and the
+                // report stays byte-identical from one machine to another.
+                "config": {
+                    "resamples": cfg.resamples,
+                    "level": cfg.level,
+                    "seed": cfg.seed,
+                    "bca": cfg.bca,
+                },
                 "result": super::common::figure(&result),
             }),
         })
