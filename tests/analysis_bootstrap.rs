@@ -94,3 +94,15 @@ fn unlabelled_records_degrade_to_a_note() {
         .unwrap();
     assert!(s.notes[0].starts_with("not computed"));
 }
+
+#[test]
+fn section_does_not_depend_on_threads() {
+    // The whole section, not only the result: reports stay byte-identical
+    // across machines with different core counts.
+    let a = ClusterBootstrap::new(Factor::Wording).with_config(config(1));
+    let b = ClusterBootstrap::new(Factor::Wording).with_config(config(3));
+    assert_eq!(
+        a.analyze(&records()).unwrap(),
+        b.analyze(&records()).unwrap()
+    );
+}

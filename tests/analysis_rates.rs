@@ -189,3 +189,41 @@ fn standard_analyzers_never_fail_on_unlabelled_records() {
         a.analyze(&[]).unwrap();
     }
 }
+
+#[test]
+fn framing_groups_merge_absent_and_unlabelled_authorization() {
+    // `Framing::label` names both "sensitive": one group of 2 (hand count).
+    let mut no_auth = SENS;
+    no_auth.authorization = None;
+    let r = vec![
+        rec("m", "a", None, SENS, O::R),
+        rec("m", "b", None, no_auth, O::C),
+        rec("m", "c", None, analysis_support::SENS_AUTH, O::C),
+    ];
+    let s = RefusalRates::new(vec![GroupBy::Framing])
+        .analyze(&r)
+        .unwrap();
+    let g = s.data["groups"].as_array().unwrap();
+    assert_eq!(g.len(), 2);
+    assert_eq!(g[0]["key"]["framing"], "sensitive");
+    assert_eq!(g[0]["counts"]["refused"], 1);
+    assert_eq!(g[0]["counts"]["complied"], 1);
+    assert_eq!(g[1]["key"]["framing"], "sensitive+auth");
+}
+
+#[test]
+fn run_all_matches_each_analyzer_alone() {
+    let mut r = records();
+    r.extend(analysis_support::pairs(
+        "m2",
+        "g",
+        6,
+        (SENS, O::R),
+        (NEUT, O::C),
+    ));
+    let analyzers = standard_analyzers();
+    let shared = refusal_bias::analysis::run_all(&r, &analyzers);
+    for (a, s) in analyzers.iter().zip(&shared) {
+        assert_eq!(&a.analyze(&r).unwrap(), s, "{}", a.name());
+    }
+}

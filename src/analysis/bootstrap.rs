@@ -1,12 +1,11 @@
 //! A cluster bootstrap of a factor's rate ratio, resampling task groups.
 
-use std::collections::HashMap;
-
 use serde_json::json;
 
 use super::categories::capitalize;
 use super::common::{DENOMINATOR_NOTE, fmt_num, skipped_section};
 use super::pairing::Factor;
+use super::table::{IdMap, NO_GROUP, RecordTable};
 use crate::analysis::Analyzer;
 use crate::error::Result;
 use crate::record::Record;
@@ -75,21 +74,26 @@ impl Analyzer for ClusterBootstrap {
     }
 
     fn analyze(&self, records: &[Record]) -> Result<Section> {
+        self.analyze_table(&RecordTable::new(records))
+    }
+
+    fn analyze_table(&self, table: &RecordTable<'_>) -> Result<Section> {
         let factor = self.factor;
         let [l1, l2] = factor.levels();
         let title = format!(
             "{} rate ratio, cluster bootstrap by task group",
             capitalize(factor.name())
         );
-        let mut index: HashMap<(bool, &str), usize> = HashMap::new();
+        let mut index: IdMap<u64, usize> = IdMap::default();
         let mut clusters: Vec<Cluster> = Vec::new();
-        for r in records {
-            let (Some(first), Some(refused)) = (factor.level(r), r.refused()) else {
+        for r in &table.rows {
+            let (Some(first), Some(refused)) = (factor.level_row(r), r.code.refused()) else {
                 continue;
             };
-            let key = match &r.prompt.group {
-                Some(g) => (true, g.as_str()),
-                None => (false, r.prompt.id.as_str()),
+            let key = if r.group == NO_GROUP {
+                table.groups as u64 + u64::from(r.prompt)
+            } else {
+                u64::from(r.group)
             };
             let next = clusters.len();
             let i = *index.entry(key).or_insert(next);
@@ -179,7 +183,14 @@ impl Analyzer for ClusterBootstrap {
                 "statistic": format!("{l1} refusal rate / {l2} refusal rate"),
                 "method": "cluster bootstrap by task group, percentile and bca",
                 "clusters": clusters.len(),
-                "config": cfg,
+                // Not the thread count: the result does not depend on it, and the
+                // report stays byte-identical from one machine to another.
+                "config": {
+                    "resamples": cfg.resamples,
+                    "level": cfg.level,
+                    "seed": cfg.seed,
+                    "bca": cfg.bca,
+                },
                 "result": super::common::figure(&result),
             }),
         })

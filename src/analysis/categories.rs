@@ -4,10 +4,10 @@
 use serde_json::json;
 
 use super::common::{
-    DENOMINATOR_NOTE, GroupBy, OutcomeCounts, figure, fmt_estimate, fmt_p, fmt_test, group_records,
-    skipped_section,
+    DENOMINATOR_NOTE, OutcomeCounts, figure, fmt_estimate, fmt_p, fmt_test, skipped_section,
 };
-use super::pairing::{Factor, pair};
+use super::pairing::{Factor, pair_rows, total};
+use super::table::{RecordTable, Row};
 use crate::analysis::Analyzer;
 use crate::error::Result;
 use crate::record::Record;
@@ -52,17 +52,24 @@ impl Analyzer for CategoryEffects {
     }
 
     fn analyze(&self, records: &[Record]) -> Result<Section> {
+        self.analyze_table(&RecordTable::new(records))
+    }
+
+    fn analyze_table(&self, table: &RecordTable<'_>) -> Result<Section> {
         let factor = self.factor;
         let [l1, l2] = factor.levels();
         let title = format!(
             "{} effect by category ({l1} vs {l2})",
             capitalize(factor.name())
         );
-        let labelled: Vec<&Record> = records
-            .iter()
-            .filter(|r| factor.level(r).is_some())
-            .collect();
-        if labelled.is_empty() {
+        // Labelled rows bucketed by category (in name order).
+        let mut by_cat: Vec<Vec<Row>> = vec![Vec::new(); table.categories.len()];
+        for r in &table.rows {
+            if factor.level_row(r).is_some() {
+                by_cat[r.category as usize].push(*r);
+            }
+        }
+        if by_cat.iter().all(Vec::is_empty) {
             return Ok(skipped_section(
                 self.name(),
                 &title,
@@ -70,23 +77,32 @@ impl Analyzer for CategoryEffects {
             ));
         }
         let mut cats = Vec::new();
-        for (key, recs) in group_records(labelled.iter().copied(), &[GroupBy::Category]) {
+        for (ci, recs) in by_cat.iter().enumerate().filter(|(_, v)| !v.is_empty()) {
             let (mut first, mut second) = (OutcomeCounts::default(), OutcomeCounts::default());
-            for r in &recs {
-                if factor.level(r) == Some(true) {
-                    first.add(r);
+            for r in recs {
+                if factor.level_row(r) == Some(true) {
+                    first.add_code(r.code);
                 } else {
-                    second.add(r);
+                    second.add_code(r.code);
                 }
             }
             let (x1, n1, x2, n2) = (first.refused, first.n(), second.refused, second.n());
             let rr = two_sample::rate_ratio(x1, n1, x2, n2, self.level, ZeroCellCorrection::None);
             let fisher = Table2x2::from_counts(x1, n1, x2, n2)
                 .and_then(|t| two_sample::fisher_exact(&t, Alternative::TwoSided));
-            let p = pair(&recs, factor);
+            let p = total(&pair_rows(table, recs, factor));
             let mcnemar = paired::mcnemar_exact(&p.table);
             let ratio = paired::ratio_bonett_price(&p.table, self.level);
-            cats.push((key[0].clone(), first, second, rr, fisher, p, mcnemar, ratio));
+            cats.push((
+                table.categories[ci].to_string(),
+                first,
+                second,
+                rr,
+                fisher,
+                p,
+                mcnemar,
+                ratio,
+            ));
         }
         // The family: categories with a defined McNemar p-value.
         let family: Vec<f64> = cats

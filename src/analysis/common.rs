@@ -1,12 +1,14 @@
 //! Shared pieces of the analyzers: outcome counts, groupings, pairing of
 //! variants, and the formatting of figures for tables and JSON.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::prompt::{Authorization, Wording};
+use super::table::{Code, IdMap, RecordTable};
+use crate::prompt::{Authorization, Framing, Wording};
 use crate::record::Record;
 use crate::report::Section;
 use crate::stats::{Estimate, StatsError, TestResult};
@@ -49,6 +51,17 @@ impl OutcomeCounts {
             Some(Verdict::Compliance) => self.complied += 1,
             Some(Verdict::NoAnswer) => self.no_answer += 1,
             Some(Verdict::Undetermined) => self.undetermined += 1,
+        }
+    }
+
+    /// Adds one record's outcome code.
+    pub(crate) fn add_code(&mut self, code: Code) {
+        match code {
+            Code::Refused => self.refused += 1,
+            Code::Complied => self.complied += 1,
+            Code::Error => self.errors += 1,
+            Code::NoAnswer => self.no_answer += 1,
+            Code::Undetermined => self.undetermined += 1,
         }
     }
 
@@ -111,22 +124,39 @@ impl GroupBy {
 
     /// The value of this grouping for `record`.
     pub fn key(&self, record: &Record) -> String {
+        self.key_ref(record).into_owned()
+    }
+
+    /// The value, borrowed from the record where it can be.
+    pub(crate) fn key_ref<'a>(&self, record: &'a Record) -> Cow<'a, str> {
         let p = &record.prompt;
         match self {
-            GroupBy::Model => record.model.clone(),
-            GroupBy::Category => p
-                .category
-                .as_ref()
-                .map_or_else(|| UNLABELLED.into(), |c| c.as_str().to_string()),
-            GroupBy::Framing => p.framing.label(),
-            GroupBy::Wording => wording_name(p.framing.wording).into(),
-            GroupBy::Authorization => authorization_name(p.framing.authorization).into(),
+            GroupBy::Model => Cow::Borrowed(&record.model),
+            GroupBy::Category => {
+                Cow::Borrowed(p.category.as_ref().map_or(UNLABELLED, |c| c.as_str()))
+            }
+            GroupBy::Framing => Cow::Borrowed(framing_label(&p.framing)),
+            GroupBy::Wording => Cow::Borrowed(wording_name(p.framing.wording)),
+            GroupBy::Authorization => Cow::Borrowed(authorization_name(p.framing.authorization)),
             GroupBy::Metadata(key) => match p.metadata.get(key) {
-                None | Some(Value::Null) => UNLABELLED.into(),
-                Some(Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
+                None | Some(Value::Null) => Cow::Borrowed(UNLABELLED),
+                Some(Value::String(s)) => Cow::Borrowed(s),
+                Some(other) => Cow::Owned(other.to_string()),
             },
         }
+    }
+}
+
+/// [`Framing::label`] without allocating.
+fn framing_label(f: &Framing) -> &'static str {
+    use crate::prompt::Authorization::Stated;
+    match (f.wording, f.authorization == Some(Stated)) {
+        (Some(Wording::Sensitive), false) => "sensitive",
+        (Some(Wording::Sensitive), true) => "sensitive+auth",
+        (Some(Wording::Neutral), false) => "neutral",
+        (Some(Wording::Neutral), true) => "neutral+auth",
+        (None, false) => "unlabelled",
+        (None, true) => "unlabelled+auth",
     }
 }
 
@@ -147,19 +177,6 @@ pub(crate) fn authorization_name(a: Option<Authorization>) -> &'static str {
         Some(Authorization::Absent) => "absent",
         None => UNLABELLED,
     }
-}
-
-/// Records grouped by the compound key of `by`, in key order.
-pub(crate) fn group_records<'a>(
-    records: impl IntoIterator<Item = &'a Record>,
-    by: &[GroupBy],
-) -> BTreeMap<Vec<String>, Vec<&'a Record>> {
-    let mut out: BTreeMap<Vec<String>, Vec<&Record>> = BTreeMap::new();
-    for r in records {
-        let key = by.iter().map(|g| g.key(r)).collect();
-        out.entry(key).or_default().push(r);
-    }
-    out
 }
 
 /// A figure for `data`: the result serialised, or `{"undefined": why}`.
@@ -224,5 +241,124 @@ pub(crate) fn skipped_section(id: String, title: &str, why: String) -> Section {
         notes: vec![format!("not computed: {why}")],
         tables: Vec::new(),
         data: json!({ "skipped": why }),
+    }
+}
+
+/// Compound group keys of table rows as small integers, decoded to names
+/// at the end.
+pub(crate) struct Keyer<'t, 'a> {
+    table: &'t RecordTable<'a>,
+    by: &'t [GroupBy],
+    /// Interned metadata values, per `by` position.
+    meta: Vec<HashMap<Cow<'a, str>, u32>>,
+    meta_names: Vec<Vec<String>>,
+}
+
+impl<'t, 'a> Keyer<'t, 'a> {
+    pub(crate) fn new(table: &'t RecordTable<'a>, by: &'t [GroupBy]) -> Self {
+        Keyer {
+            table,
+            by,
+            meta: by.iter().map(|_| HashMap::new()).collect(),
+            meta_names: by.iter().map(|_| Vec::new()).collect(),
+        }
+    }
+
+    /// Writes the key of row `i` into `key`.
+    pub(crate) fn key(&mut self, i: usize, key: &mut Vec<u32>) {
+        key.clear();
+        let row = &self.table.rows[i];
+        for (pos, g) in self.by.iter().enumerate() {
+            let code = match g {
+                GroupBy::Model => row.model,
+                GroupBy::Category => row.category,
+                GroupBy::Wording => wording_code(row.wording),
+                GroupBy::Authorization => authorization_code(row.authorization),
+                GroupBy::Framing => {
+                    let stated = row.authorization == Some(Authorization::Stated);
+                    wording_code(row.wording) * 2 + u32::from(stated)
+                }
+                GroupBy::Metadata(_) => {
+                    let value = g.key_ref(&self.table.records()[i]);
+                    let names = &mut self.meta_names[pos];
+                    let next = names.len() as u32;
+                    *self.meta[pos].entry(value).or_insert_with_key(|v| {
+                        names.push(v.to_string());
+                        next
+                    })
+                }
+            };
+            key.push(code);
+        }
+    }
+
+    /// The names of a key.
+    pub(crate) fn names(&self, key: &[u32]) -> Vec<String> {
+        self.by
+            .iter()
+            .zip(key)
+            .enumerate()
+            .map(|(pos, (g, &code))| match g {
+                GroupBy::Model => self.table.models[code as usize].to_string(),
+                GroupBy::Category => self.table.categories[code as usize].to_string(),
+                GroupBy::Wording => WORDING_NAMES[code as usize].to_string(),
+                GroupBy::Authorization => AUTHORIZATION_NAMES[code as usize].to_string(),
+                GroupBy::Framing => {
+                    let w = WORDING_NAMES[(code / 2) as usize];
+                    if code % 2 == 1 {
+                        format!("{w}+auth")
+                    } else {
+                        w.to_string()
+                    }
+                }
+                GroupBy::Metadata(_) => self.meta_names[pos][code as usize].clone(),
+            })
+            .collect()
+    }
+
+    /// Folds the rows `rows` into one value per key, sorted by key names.
+    pub(crate) fn fold<T: Default>(
+        &mut self,
+        rows: impl IntoIterator<Item = usize>,
+        mut add: impl FnMut(&mut T, usize),
+    ) -> Vec<(Vec<String>, T)> {
+        let mut groups: IdMap<Vec<u32>, T> = IdMap::default();
+        let mut key = Vec::with_capacity(self.by.len());
+        for i in rows {
+            self.key(i, &mut key);
+            match groups.get_mut(key.as_slice()) {
+                Some(v) => add(v, i),
+                None => {
+                    let mut v = T::default();
+                    add(&mut v, i);
+                    groups.insert(key.clone(), v);
+                }
+            }
+        }
+        let mut out: Vec<(Vec<String>, T)> = groups
+            .into_iter()
+            .map(|(k, v)| (self.names(&k), v))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
+const WORDING_NAMES: [&str; 3] = ["sensitive", "neutral", UNLABELLED];
+const AUTHORIZATION_NAMES: [&str; 3] = ["stated", "absent", UNLABELLED];
+
+fn wording_code(w: Option<Wording>) -> u32 {
+    match w {
+        Some(Wording::Sensitive) => 0,
+        Some(Wording::Neutral) => 1,
+        None => 2,
+    }
+}
+
+fn authorization_code(a: Option<Authorization>) -> u32 {
+    match a {
+        Some(Authorization::Stated) => 0,
+        Some(Authorization::Absent) => 1,
+        None => 2,
     }
 }

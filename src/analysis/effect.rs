@@ -3,14 +3,13 @@
 //! absent ([`AuthorizationEffect`]), unpaired and paired, per model and
 //! pooled.
 
-use std::collections::BTreeSet;
-
 use serde_json::{Value, json};
 
 use super::common::{
     DENOMINATOR_NOTE, OutcomeCounts, figure, fmt_estimate, fmt_test, skipped_section,
 };
-use super::pairing::{Factor, PairingSummary, pair};
+use super::pairing::{Factor, PairingSummary, pair_rows, total};
+use super::table::RecordTable;
 use crate::analysis::Analyzer;
 use crate::error::Result;
 use crate::record::Record;
@@ -40,16 +39,13 @@ struct Scope {
     paired_row: Vec<String>,
 }
 
-fn compare(scope: &str, records: &[&Record], factor: Factor, s: Settings) -> Scope {
-    let mut first = OutcomeCounts::default();
-    let mut second = OutcomeCounts::default();
-    for r in records {
-        match factor.level(r) {
-            Some(true) => first.add(r),
-            Some(false) => second.add(r),
-            None => {}
-        }
-    }
+fn compare(
+    scope: &str,
+    [first, second]: [OutcomeCounts; 2],
+    p: PairingSummary,
+    factor: Factor,
+    s: Settings,
+) -> Scope {
     let (x1, n1, x2, n2) = (first.refused, first.n(), second.refused, second.n());
     let rr = two_sample::rate_ratio(x1, n1, x2, n2, s.level, s.correction);
     let rd = two_sample::risk_difference(x1, n1, x2, n2, s.level);
@@ -61,7 +57,6 @@ fn compare(scope: &str, records: &[&Record], factor: Factor, s: Settings) -> Sco
         .clone()
         .and_then(|t| two_sample::fisher_exact(&t, Alternative::TwoSided));
 
-    let p: PairingSummary = pair(records, factor);
     let mcnemar = paired::mcnemar_exact(&p.table);
     let p_ratio = paired::ratio_bonett_price(&p.table, s.level);
     let p_diff = paired::difference(&p.table, s.level);
@@ -118,43 +113,58 @@ fn compare(scope: &str, records: &[&Record], factor: Factor, s: Settings) -> Sco
     }
 }
 
+fn add_counts(into: &mut [OutcomeCounts; 2], c: &[OutcomeCounts; 2]) {
+    into[0].merge(&c[0]);
+    into[1].merge(&c[1]);
+}
+
 /// Runs the comparison per model and, with more than one model, pooled.
 fn analyze_factor(
     id: String,
     title: &str,
     factor: Factor,
     s: Settings,
-    records: &[Record],
+    table: &RecordTable<'_>,
 ) -> Section {
-    let labelled: Vec<&Record> = records
-        .iter()
-        .filter(|r| factor.level(r).is_some())
-        .collect();
+    // One pass: counts per model and level (models that have labelled
+    // records are the scopes).
+    let mut counts = vec![[OutcomeCounts::default(); 2]; table.models.len()];
+    let mut labelled = 0usize;
+    for r in &table.rows {
+        let Some(first) = factor.level_row(r) else {
+            continue;
+        };
+        labelled += 1;
+        counts[r.model as usize][usize::from(!first)].add_code(r.code);
+    }
     let [l1, l2] = factor.levels();
-    let has = |want: bool| labelled.iter().any(|r| factor.level(r) == Some(want));
-    if !has(true) || !has(false) {
+    let mut pooled = [OutcomeCounts::default(); 2];
+    for c in &counts {
+        add_counts(&mut pooled, c);
+    }
+    if pooled[0].total() == 0 || pooled[1].total() == 0 {
         return skipped_section(
             id,
             title,
             format!(
-                "the records do not have both {l1} and {l2} {} labels ({} of {} records \
+                "the records do not have both {l1} and {l2} {} labels ({labelled} of {} records \
                  are labelled)",
                 factor.name(),
-                labelled.len(),
-                records.len()
+                table.len()
             ),
         );
     }
-    let models: BTreeSet<&str> = labelled.iter().map(|r| r.model.as_str()).collect();
-    let mut scopes: Vec<Scope> = models
-        .iter()
-        .map(|m| {
-            let recs: Vec<&Record> = labelled.iter().copied().filter(|r| r.model == *m).collect();
-            compare(m, &recs, factor, s)
-        })
+    let pairing = pair_rows(table, &table.rows, factor);
+    let used: Vec<usize> = (0..counts.len())
+        .filter(|&m| counts[m][0].total() + counts[m][1].total() > 0)
         .collect();
-    if models.len() > 1 {
-        scopes.push(compare("all models", &labelled, factor, s));
+    let mut scopes: Vec<Scope> = used
+        .iter()
+        .map(|&m| compare(table.models[m], counts[m], pairing[m], factor, s))
+        .collect();
+    let several = used.len() > 1;
+    if several {
+        scopes.push(compare("all models", pooled, total(&pairing), factor, s));
     }
     let pct = (s.level * 100.0).round();
     let unpaired = Table {
@@ -209,7 +219,7 @@ fn analyze_factor(
             factor.name()
         ),
     ];
-    let pooled_note = if models.len() > 1 {
+    let pooled_note = if several {
         vec![
             "the `all models` row pools the models' records; it ignores that the same task \
              appears once per model (see the stratified analysis for a per-model weighting)"
@@ -276,7 +286,11 @@ macro_rules! factor_analyzer {
             }
 
             fn analyze(&self, records: &[Record]) -> Result<Section> {
-                Ok(analyze_factor(self.name(), $title, $factor, self.settings, records))
+                self.analyze_table(&RecordTable::new(records))
+            }
+
+            fn analyze_table(&self, table: &RecordTable<'_>) -> Result<Section> {
+                Ok(analyze_factor(self.name(), $title, $factor, self.settings, table))
             }
         }
     };

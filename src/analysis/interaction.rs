@@ -9,6 +9,7 @@ use super::common::{
 };
 use super::pairing::Factor;
 use super::regression::{coefficient_table, fit_framing_model, fitted_data};
+use super::table::RecordTable;
 use crate::analysis::Analyzer;
 use crate::error::Result;
 use crate::record::Record;
@@ -45,13 +46,20 @@ impl Analyzer for Interaction {
     }
 
     fn analyze(&self, records: &[Record]) -> Result<Section> {
+        self.analyze_table(&RecordTable::new(records))
+    }
+
+    fn analyze_table(&self, table: &RecordTable<'_>) -> Result<Section> {
         let title = "Wording x authorization interaction";
         let level = self.options.level;
         // cells[sensitive][stated]
         let mut cells = [[OutcomeCounts::default(); 2]; 2];
-        for r in records {
-            if let (Some(s), Some(a)) = (Factor::Wording.level(r), Factor::Authorization.level(r)) {
-                cells[usize::from(s)][usize::from(a)].add(r);
+        for r in &table.rows {
+            if let (Some(s), Some(a)) = (
+                Factor::Wording.level_row(r),
+                Factor::Authorization.level_row(r),
+            ) {
+                cells[usize::from(s)][usize::from(a)].add_code(r.code);
             }
         }
         if cells.iter().flatten().any(|c| c.total() == 0) {
@@ -89,7 +97,7 @@ impl Analyzer for Interaction {
             d: cells[0][a].complied,
         };
         let bd = breslow_day(&[stratum(1), stratum(0)], true);
-        let f = fit_framing_model(records, true, &self.options);
+        let f = fit_framing_model(table, true, &self.options);
         let term = f.fit.as_ref().ok().and_then(|fit| {
             let inf = fit.cluster_robust.as_ref().unwrap_or(&fit.model);
             inf.coefficients

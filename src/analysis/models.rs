@@ -1,11 +1,10 @@
 //! Models compared on the same prompts: a paired comparison per pair of
 //! models.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use serde_json::json;
 
 use super::common::{figure, fmt_estimate, fmt_p, fmt_test, skipped_section};
+use super::table::{IdMap, RecordTable};
 use crate::analysis::Analyzer;
 use crate::error::Result;
 use crate::record::Record;
@@ -49,17 +48,12 @@ impl Analyzer for ModelComparison {
     }
 
     fn analyze(&self, records: &[Record]) -> Result<Section> {
+        self.analyze_table(&RecordTable::new(records))
+    }
+
+    fn analyze_table(&self, table: &RecordTable<'_>) -> Result<Section> {
         let title = "Models compared on the same prompts (paired)";
-        // (prompt id, sample) -> model -> refused (None: no verdict).
-        let mut by_prompt: BTreeMap<(&str, u32), BTreeMap<&str, Option<bool>>> = BTreeMap::new();
-        let mut models = BTreeSet::new();
-        for r in records {
-            models.insert(r.model.as_str());
-            by_prompt
-                .entry((r.prompt.id.as_str(), r.sample))
-                .or_default()
-                .insert(r.model.as_str(), r.refused());
-        }
+        let models = &table.models;
         if models.len() < 2 {
             return Ok(skipped_section(
                 self.name(),
@@ -70,10 +64,26 @@ impl Analyzer for ModelComparison {
                 ),
             ));
         }
-        let models: Vec<&str> = models.into_iter().collect();
+        // One row per (prompt, sample), one cell per model:
+        // 0 = no record, 1 = no verdict, 2 = complied, 3 = refused.
+        let k = models.len();
+        let mut rows: IdMap<(u32, u32), usize> = IdMap::default();
+        let mut cells: Vec<u8> = Vec::new();
+        for r in &table.rows {
+            let next = rows.len();
+            let row = *rows.entry((r.prompt, r.sample)).or_insert(next);
+            if row == next {
+                cells.resize(cells.len() + k, 0);
+            }
+            cells[row * k + r.model as usize] = match r.code.refused() {
+                None => 1,
+                Some(false) => 2,
+                Some(true) => 3,
+            };
+        }
         let mut comparisons = Vec::new();
-        for (i, m1) in models.iter().enumerate() {
-            for m2 in &models[i + 1..] {
+        for i in 0..k {
+            for j in i + 1..k {
                 let mut t = PairedTable {
                     a: 0,
                     b: 0,
@@ -81,19 +91,17 @@ impl Analyzer for ModelComparison {
                     d: 0,
                 };
                 let mut without_verdict = 0u64;
-                for per_model in by_prompt.values() {
-                    let (Some(x), Some(y)) = (per_model.get(m1), per_model.get(m2)) else {
-                        continue;
-                    };
-                    match (x, y) {
-                        (Some(true), Some(true)) => t.a += 1,
-                        (Some(true), Some(false)) => t.b += 1,
-                        (Some(false), Some(true)) => t.c += 1,
-                        (Some(false), Some(false)) => t.d += 1,
+                for row in cells.chunks_exact(k) {
+                    match (row[i], row[j]) {
+                        (0, _) | (_, 0) => {}
+                        (3, 3) => t.a += 1,
+                        (3, 2) => t.b += 1,
+                        (2, 3) => t.c += 1,
+                        (2, 2) => t.d += 1,
                         _ => without_verdict += 1,
                     }
                 }
-                comparisons.push((*m1, *m2, t, without_verdict));
+                comparisons.push((models[i], models[j], t, without_verdict));
             }
         }
         let tests: Vec<_> = comparisons

@@ -1,11 +1,9 @@
 //! The two-level factors of the design (wording, authorization) and the
 //! pairing of a task's variants that differ only in one of them.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
-use super::common::{authorization_name, wording_name};
+use super::table::{IdMap, NO_GROUP, RecordTable, Row};
 use crate::prompt::{Authorization, Wording};
 use crate::record::Record;
 use crate::stats::PairedTable;
@@ -33,12 +31,25 @@ impl Factor {
         }
     }
 
-    /// The label of the other factor, which pairing holds fixed.
-    pub(crate) fn held(self, record: &Record) -> &'static str {
-        let f = &record.prompt.framing;
+    /// [`Factor::level`] of a table row.
+    pub(crate) fn level_row(self, row: &Row) -> Option<bool> {
         match self {
-            Factor::Wording => authorization_name(f.authorization),
-            Factor::Authorization => wording_name(f.wording),
+            Factor::Wording => row.wording.map(|w| w == Wording::Sensitive),
+            Factor::Authorization => row.authorization.map(|a| a == Authorization::Stated),
+        }
+    }
+
+    /// The other factor's label (0 first level, 1 second, 2 none), which
+    /// pairing holds fixed.
+    pub(crate) fn held_row(self, row: &Row) -> u8 {
+        let other = match self {
+            Factor::Wording => row.authorization.map(|a| a == Authorization::Stated),
+            Factor::Authorization => row.wording.map(|w| w == Wording::Sensitive),
+        };
+        match other {
+            Some(true) => 0,
+            Some(false) => 1,
+            None => 2,
         }
     }
 
@@ -77,60 +88,115 @@ pub struct PairingSummary {
     pub records_without_group: u64,
 }
 
-/// Pairs `records` whose prompts share the task group, the other factor's
-/// label, the model and the sample index, and differ only in `factor`.
-pub fn pair(records: &[&Record], factor: Factor) -> PairingSummary {
-    type Slot<'a> = (Vec<&'a Record>, Vec<&'a Record>);
-    let mut slots: BTreeMap<(&str, &str, &str, u32), Slot<'_>> = BTreeMap::new();
-    let mut s = PairingSummary {
-        table: PairedTable {
-            a: 0,
-            b: 0,
-            c: 0,
-            d: 0,
-        },
-        pairs: 0,
-        pairs_without_verdict: 0,
-        records_without_partner: 0,
-        records_ambiguous: 0,
-        records_without_group: 0,
-    };
-    for r in records {
-        let Some(first) = factor.level(r) else {
-            continue;
-        };
-        let Some(group) = r.prompt.group.as_deref() else {
-            s.records_without_group += 1;
-            continue;
-        };
-        let slot = slots
-            .entry((r.model.as_str(), group, factor.held(r), r.sample))
-            .or_default();
-        if first {
-            slot.0.push(r)
-        } else {
-            slot.1.push(r)
+impl Default for PairingSummary {
+    fn default() -> Self {
+        PairingSummary::empty()
+    }
+}
+
+impl PairingSummary {
+    fn empty() -> Self {
+        PairingSummary {
+            table: PairedTable {
+                a: 0,
+                b: 0,
+                c: 0,
+                d: 0,
+            },
+            pairs: 0,
+            pairs_without_verdict: 0,
+            records_without_partner: 0,
+            records_ambiguous: 0,
+            records_without_group: 0,
         }
     }
-    for (firsts, seconds) in slots.values() {
-        match (firsts.as_slice(), seconds.as_slice()) {
-            ([x], [y]) => match (x.refused(), y.refused()) {
-                (Some(rx), Some(ry)) => {
+
+    /// Adds another summary (of records that never pair with these, such as
+    /// another model's).
+    pub fn merge(&mut self, o: &PairingSummary) {
+        self.table.a += o.table.a;
+        self.table.b += o.table.b;
+        self.table.c += o.table.c;
+        self.table.d += o.table.d;
+        self.pairs += o.pairs;
+        self.pairs_without_verdict += o.pairs_without_verdict;
+        self.records_without_partner += o.records_without_partner;
+        self.records_ambiguous += o.records_ambiguous;
+        self.records_without_group += o.records_without_group;
+    }
+}
+
+/// What one pairing slot holds so far: how many records of each level and
+/// the outcome of the (first) one.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    n1: u32,
+    n2: u32,
+    r1: Option<bool>,
+    r2: Option<bool>,
+}
+
+/// Pairs the `rows` whose prompts share the task group, the other factor's
+/// label, the model and the sample index, and differ only in `factor`: one
+/// summary per model of the table (pairs never cross models).
+pub(crate) fn pair_rows<'r>(
+    table: &RecordTable<'_>,
+    rows: impl IntoIterator<Item = &'r Row>,
+    factor: Factor,
+) -> Vec<PairingSummary> {
+    let mut out = vec![PairingSummary::empty(); table.models.len()];
+    // (model, group, held label, sample) -> slot
+    let mut slots: IdMap<(u32, u32, u8, u32), Slot> = IdMap::default();
+    for r in rows {
+        let Some(first) = factor.level_row(r) else {
+            continue;
+        };
+        if r.group == NO_GROUP {
+            out[r.model as usize].records_without_group += 1;
+            continue;
+        }
+        let slot = slots
+            .entry((r.model, r.group, factor.held_row(r), r.sample))
+            .or_default();
+        if first {
+            slot.n1 += 1;
+            if slot.n1 == 1 {
+                slot.r1 = r.code.refused();
+            }
+        } else {
+            slot.n2 += 1;
+            if slot.n2 == 1 {
+                slot.r2 = r.code.refused();
+            }
+        }
+    }
+    for ((m, ..), slot) in &slots {
+        let s = &mut out[*m as usize];
+        match (slot.n1, slot.n2) {
+            (1, 1) => match (slot.r1, slot.r2) {
+                (Some(x), Some(y)) => {
                     s.pairs += 1;
-                    let t = &mut s.table;
-                    match (rx, ry) {
-                        (true, true) => t.a += 1,
-                        (true, false) => t.b += 1,
-                        (false, true) => t.c += 1,
-                        (false, false) => t.d += 1,
+                    match (x, y) {
+                        (true, true) => s.table.a += 1,
+                        (true, false) => s.table.b += 1,
+                        (false, true) => s.table.c += 1,
+                        (false, false) => s.table.d += 1,
                     }
                 }
                 _ => s.pairs_without_verdict += 1,
             },
-            ([], ys) => s.records_without_partner += ys.len() as u64,
-            (xs, []) => s.records_without_partner += xs.len() as u64,
-            (xs, ys) => s.records_ambiguous += (xs.len() + ys.len()) as u64,
+            (0, n) | (n, 0) => s.records_without_partner += u64::from(n),
+            (x, y) => s.records_ambiguous += u64::from(x + y),
         }
     }
-    s
+    out
+}
+
+/// The sum of per-model summaries.
+pub(crate) fn total(summaries: &[PairingSummary]) -> PairingSummary {
+    let mut t = PairingSummary::empty();
+    for s in summaries {
+        t.merge(s);
+    }
+    t
 }

@@ -2,9 +2,8 @@
 
 use serde_json::json;
 
-use super::common::{
-    DENOMINATOR_NOTE, GroupBy, OutcomeCounts, figure, fmt_estimate, group_records,
-};
+use super::common::{DENOMINATOR_NOTE, GroupBy, Keyer, OutcomeCounts, figure, fmt_estimate};
+use super::table::RecordTable;
 use crate::analysis::Analyzer;
 use crate::error::Result;
 use crate::record::Record;
@@ -57,6 +56,10 @@ impl Analyzer for RefusalRates {
     }
 
     fn analyze(&self, records: &[Record]) -> Result<Section> {
+        self.analyze_table(&RecordTable::new(records))
+    }
+
+    fn analyze_table(&self, table: &RecordTable<'_>) -> Result<Section> {
         let headers = self.headers();
         let title = if headers.is_empty() {
             "Refusal rate".to_string()
@@ -65,8 +68,11 @@ impl Analyzer for RefusalRates {
         };
         let mut rows = Vec::new();
         let mut groups = Vec::new();
-        for (key, recs) in group_records(records, &self.by) {
-            let counts = OutcomeCounts::of(recs.iter().copied());
+        let mut keyer = Keyer::new(table, &self.by);
+        let folded = keyer.fold(0..table.len(), |c: &mut OutcomeCounts, i| {
+            c.add_code(table.rows[i].code)
+        });
+        for (key, counts) in folded {
             let rate = wilson(counts.refused, counts.n(), self.level);
             let mut row = key.clone();
             row.extend([

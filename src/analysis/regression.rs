@@ -1,12 +1,13 @@
 //! Logistic regression of refusal on the framing, category and model, with
 //! standard errors robust to the clustering of variants within a task.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::common::{DENOMINATOR_NOTE, OutcomeCounts, UNLABELLED, fmt_num, fmt_p, skipped_section};
+use super::common::{DENOMINATOR_NOTE, OutcomeCounts, fmt_num, fmt_p, skipped_section};
 use super::pairing::Factor;
+use super::table::{IdMap, NO_GROUP, RecordTable};
 use crate::analysis::Analyzer;
 use crate::error::Result;
 use crate::record::Record;
@@ -33,44 +34,59 @@ pub(crate) struct Fitted {
 /// cluster). Records are aggregated into binomial rows by (cluster,
 /// covariates).
 pub(crate) fn fit_framing_model(
-    records: &[Record],
+    table: &RecordTable<'_>,
     interaction: bool,
     options: &LogisticOptions,
 ) -> Fitted {
     let mut excluded = OutcomeCounts::default();
     let mut unlabelled = 0u64;
-    let mut used_recs: Vec<(&Record, bool, bool, bool)> = Vec::new();
-    for r in records {
-        let (Some(s), Some(a)) = (Factor::Wording.level(r), Factor::Authorization.level(r)) else {
+    let mut used = 0u64;
+    let (mut cat_present, mut model_present) = (
+        vec![false; table.categories.len()],
+        vec![false; table.models.len()],
+    );
+    // [sensitive, stated] seen as [false, true]
+    let mut seen = [[false; 2]; 2];
+    for r in &table.rows {
+        let (Some(s), Some(a)) = (
+            Factor::Wording.level_row(r),
+            Factor::Authorization.level_row(r),
+        ) else {
             unlabelled += 1;
             continue;
         };
-        match r.refused() {
-            Some(y) => used_recs.push((r, y, s, a)),
-            None => excluded.add(r),
+        if r.code.refused().is_none() {
+            excluded.add_code(r.code);
+            continue;
         }
+        used += 1;
+        cat_present[r.category as usize] = true;
+        model_present[r.model as usize] = true;
+        seen[0][usize::from(s)] = true;
+        seen[1][usize::from(a)] = true;
     }
-    let category = |r: &Record| {
-        r.prompt
-            .category
-            .as_ref()
-            .map_or(UNLABELLED, |c| c.as_str())
-            .to_string()
+    // Position of each present level among the present ones (name order).
+    let positions = |present: &[bool]| {
+        let mut k = 0;
+        present
+            .iter()
+            .map(|&p| {
+                k += usize::from(p);
+                k.saturating_sub(1)
+            })
+            .collect::<Vec<usize>>()
     };
-    let cats: Vec<String> = used_recs
-        .iter()
-        .map(|x| category(x.0))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
+    let (cat_pos, model_pos) = (positions(&cat_present), positions(&model_present));
+    let cats: Vec<&str> = (0..cat_present.len())
+        .filter(|&i| cat_present[i])
+        .map(|i| table.categories[i])
         .collect();
-    let models: Vec<String> = used_recs
-        .iter()
-        .map(|x| x.0.model.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
+    let models: Vec<&str> = (0..model_present.len())
+        .filter(|&i| model_present[i])
+        .map(|i| table.models[i])
         .collect();
-    let vary_s = used_recs.iter().any(|x| x.2) && used_recs.iter().any(|x| !x.2);
-    let vary_a = used_recs.iter().any(|x| x.3) && used_recs.iter().any(|x| !x.3);
+    let vary_s = seen[0] == [true, true];
+    let vary_a = seen[1] == [true, true];
     let mut names = vec!["intercept".to_string()];
     let mut dropped = Vec::new();
     for (ok, name) in [(vary_s, "sensitive"), (vary_a, "authorization_stated")] {
@@ -91,48 +107,49 @@ pub(crate) fn fit_framing_model(
     names.extend(models.iter().skip(1).map(|m| format!("model={m}")));
     let mut reference = BTreeMap::new();
     if let Some(c) = cats.first() {
-        reference.insert("category", c.clone());
+        reference.insert("category", c.to_string());
     }
     if let Some(m) = models.first() {
-        reference.insert("model", m.clone());
+        reference.insert("model", m.to_string());
     }
-    // Aggregate by (cluster, covariate row).
-    // Clusters: the task group, or the prompt id for a record without one.
-    let mut cluster_ids: HashMap<(bool, &str), u64> = HashMap::new();
-    let cat_idx: BTreeMap<&str, usize> = cats
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect();
-    let model_idx: BTreeMap<&str, usize> = models
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.as_str(), i))
-        .collect();
+    // Clusters: the task group, or the prompt for a record without one,
+    // numbered by first appearance.
+    let mut cluster_ids: IdMap<u64, u64> = IdMap::default();
     // (cluster, category, model, sensitive, stated) -> (events, trials)
     type CellKey = (u64, usize, usize, bool, bool);
-    let mut cells: BTreeMap<CellKey, (u64, u64)> = BTreeMap::new();
-    for (r, y, s, a) in &used_recs {
-        let cluster_name = match &r.prompt.group {
-            Some(g) => (true, g.as_str()),
-            None => (false, r.prompt.id.as_str()),
+    let mut cells: IdMap<CellKey, (u64, u64)> = IdMap::default();
+    for r in &table.rows {
+        let (Some(s), Some(a), Some(y)) = (
+            Factor::Wording.level_row(r),
+            Factor::Authorization.level_row(r),
+            r.code.refused(),
+        ) else {
+            continue;
+        };
+        let raw = if r.group == NO_GROUP {
+            table.groups as u64 + u64::from(r.prompt)
+        } else {
+            u64::from(r.group)
         };
         let next = cluster_ids.len() as u64;
-        let cid = *cluster_ids.entry(cluster_name).or_insert(next);
+        let cid = *cluster_ids.entry(raw).or_insert(next);
         let key = (
             cid,
-            cat_idx[category(r).as_str()],
-            model_idx[r.model.as_str()],
-            *s,
-            *a,
+            cat_pos[r.category as usize],
+            model_pos[r.model as usize],
+            s,
+            a,
         );
         let cell = cells.entry(key).or_default();
-        cell.0 += u64::from(*y);
+        cell.0 += u64::from(y);
         cell.1 += 1;
     }
     let p = names.len();
     let mut values = Vec::with_capacity(cells.len() * p);
     let (mut events, mut trials, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+    // Sorted rows: the fit does not depend on the hash order.
+    let mut cells: Vec<(CellKey, (u64, u64))> = cells.into_iter().collect();
+    cells.sort_unstable_by_key(|c| c.0);
     for ((cid, ci, mi, s, a), (e, t)) in &cells {
         let (s, a) = (f64::from(u8::from(*s)), f64::from(u8::from(*a)));
         values.push(1.0);
@@ -155,7 +172,7 @@ pub(crate) fn fit_framing_model(
         .and_then(|d| logistic(&d, &events, &trials, Some(&groups), options));
     Fitted {
         fit,
-        used: used_recs.len() as u64,
+        used,
         excluded,
         unlabelled,
         dropped,
@@ -269,8 +286,12 @@ impl Analyzer for RefusalRegression {
     }
 
     fn analyze(&self, records: &[Record]) -> Result<Section> {
+        self.analyze_table(&RecordTable::new(records))
+    }
+
+    fn analyze_table(&self, table: &RecordTable<'_>) -> Result<Section> {
         let title = "Logistic regression of refusal on framing, category and model";
-        let f = fit_framing_model(records, self.interaction, &self.options);
+        let f = fit_framing_model(table, self.interaction, &self.options);
         if f.used == 0 {
             return Ok(skipped_section(
                 self.name(),
@@ -279,7 +300,7 @@ impl Analyzer for RefusalRegression {
                     "no record has both a wording and an authorization label and a verdict \
                      ({} of {} records lack a label)",
                     f.unlabelled,
-                    records.len()
+                    table.len()
                 ),
             ));
         }

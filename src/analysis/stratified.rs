@@ -5,10 +5,11 @@ use serde_json::json;
 
 use super::categories::capitalize;
 use super::common::{
-    DENOMINATOR_NOTE, GroupBy, OutcomeCounts, figure, fmt_estimate, fmt_test, group_records,
+    DENOMINATOR_NOTE, GroupBy, Keyer, OutcomeCounts, figure, fmt_estimate, fmt_test,
     skipped_section,
 };
 use super::pairing::Factor;
+use super::table::RecordTable;
 use crate::analysis::Analyzer;
 use crate::error::Result;
 use crate::record::Record;
@@ -65,6 +66,10 @@ impl Analyzer for StratifiedEffect {
     }
 
     fn analyze(&self, records: &[Record]) -> Result<Section> {
+        self.analyze_table(&RecordTable::new(records))
+    }
+
+    fn analyze_table(&self, table: &RecordTable<'_>) -> Result<Section> {
         let factor = self.factor;
         let [l1, l2] = factor.levels();
         let headers: Vec<String> = self.by.iter().map(GroupBy::header).collect();
@@ -73,8 +78,11 @@ impl Analyzer for StratifiedEffect {
             capitalize(factor.name()),
             headers.join(" x ")
         );
-        let labelled = records.iter().filter(|r| factor.level(r).is_some());
-        let groups = group_records(labelled, &self.by);
+        let labelled = (0..table.len()).filter(|&i| factor.level_row(&table.rows[i]).is_some());
+        let groups = Keyer::new(table, &self.by).fold(labelled, |c: &mut [OutcomeCounts; 2], i| {
+            let r = &table.rows[i];
+            c[usize::from(factor.level_row(r) != Some(true))].add_code(r.code);
+        });
         if groups.is_empty() {
             return Ok(skipped_section(
                 self.name(),
@@ -83,15 +91,7 @@ impl Analyzer for StratifiedEffect {
             ));
         }
         let (mut strata, mut rows, mut data) = (Vec::new(), Vec::new(), Vec::new());
-        for (key, recs) in &groups {
-            let (mut first, mut second) = (OutcomeCounts::default(), OutcomeCounts::default());
-            for r in recs {
-                if factor.level(r) == Some(true) {
-                    first.add(r);
-                } else {
-                    second.add(r);
-                }
-            }
+        for (key, [first, second]) in &groups {
             let t = Table2x2 {
                 a: first.refused,
                 b: first.complied,
