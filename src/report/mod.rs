@@ -94,24 +94,11 @@ pub struct ReportPaths {
 impl Report {
     /// Runs every analyzer over `records`.
     ///
-    /// An analyzer that fails does not sink the report: its section says why.
+    /// The records are indexed once and shared by every analyzer
+    /// ([`crate::analysis::run_all`]). An analyzer that fails does not sink
+    /// the report: its section says why.
     pub fn build(run: RunInfo, records: &[Record], analyzers: &[Box<dyn Analyzer>]) -> Report {
-        let sections = analyzers
-            .iter()
-            .map(|a| match a.analyze(records) {
-                Ok(section) => section,
-                Err(err) => {
-                    tracing::warn!(analyzer = %a.name(), error = %err, "analyzer failed");
-                    Section {
-                        id: a.name(),
-                        title: a.name(),
-                        notes: vec![format!("this analysis could not be computed: {err}")],
-                        tables: Vec::new(),
-                        data: serde_json::json!({ "error": err.to_string() }),
-                    }
-                }
-            })
-            .collect();
+        let sections = crate::analysis::run_all(records, analyzers);
         Report {
             generator: format!("refusal-bias {}", env!("CARGO_PKG_VERSION")),
             run,
