@@ -73,7 +73,7 @@ async fn corpus_subset_end_to_end_with_resume() {
     let config = RunConfig {
         concurrency: 4,
         params: Params {
-            max_tokens: Some(48),
+            max_tokens: Some(32),
             temperature: Some(0.0),
             ..Params::default()
         },
@@ -125,7 +125,7 @@ async fn corpus_subset_end_to_end_with_resume() {
     for r in summary.records.iter().filter_map(|r| r.response()) {
         assert!(
             r.usage
-                .is_some_and(|u| u.output_tokens > 0 && u.output_tokens <= 48)
+                .is_some_and(|u| u.output_tokens > 0 && u.output_tokens <= 32)
         );
     }
 
