@@ -36,7 +36,7 @@ use refusal_bias::model::retry::{Retry, RetryPolicy};
 use refusal_bias::model::{ModelClient, Params};
 use refusal_bias::prompt::{self, Prompt};
 use refusal_bias::report::{Report, RunInfo};
-use refusal_bias::run::{Event, Observer, RunConfig, Runner, Shutdown};
+use refusal_bias::run::{Budget, Event, Observer, RunConfig, Runner, SeedPolicy, Shutdown};
 
 const USAGE: &str = "\
 usage: evaluate (--base-url URL --model NAME | --replay FILE) [options]
@@ -60,7 +60,12 @@ run:
   --max-tokens N        answer length bound (default 200)
   --temperature T       sampling temperature (default: the server's)
   --timeout SECS        whole-request timeout (default 120)
+  --seed N              draw i of each prompt uses seed N + i (where the server takes one)
+  --max-requests N      stop cleanly after N requests (the report covers what finished)
   --retry-errors        on resume, send failed requests again
+  --allow-config-mismatch
+                        resume a journal written with other prompts or settings,
+                        reusing the records whose requests this run also makes
 ";
 
 struct Args {
@@ -77,7 +82,10 @@ struct Args {
     max_tokens: u32,
     temperature: Option<f64>,
     timeout: Duration,
+    seed: Option<u64>,
+    max_requests: Option<u64>,
     retry_errors: bool,
+    allow_config_mismatch: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -95,7 +103,10 @@ fn parse_args() -> Result<Args, String> {
         max_tokens: 200,
         temperature: None,
         timeout: Duration::from_secs(120),
+        seed: None,
+        max_requests: None,
         retry_errors: false,
+        allow_config_mismatch: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -114,7 +125,10 @@ fn parse_args() -> Result<Args, String> {
             "--max-tokens" => args.max_tokens = number(&flag, &value()?)?,
             "--temperature" => args.temperature = Some(number(&flag, &value()?)?),
             "--timeout" => args.timeout = Duration::from_secs(number(&flag, &value()?)?),
+            "--seed" => args.seed = Some(number(&flag, &value()?)?),
+            "--max-requests" => args.max_requests = Some(number(&flag, &value()?)?),
             "--retry-errors" => args.retry_errors = true,
+            "--allow-config-mismatch" => args.allow_config_mismatch = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -180,7 +194,15 @@ async fn evaluate(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             temperature: args.temperature,
             ..Params::default()
         },
+        seed: args
+            .seed
+            .map_or(SeedPolicy::AsGiven, |base| SeedPolicy::PerSample { base }),
+        budget: match args.max_requests {
+            Some(n) => Budget::unlimited().with_max_requests(n),
+            None => Budget::unlimited(),
+        },
         retry_errors: args.retry_errors,
+        allow_config_mismatch: args.allow_config_mismatch,
         ..RunConfig::default()
     };
     let bar = progress_bar();
