@@ -13,7 +13,12 @@ use super::{ChatRequest, ErrorKind, ModelError, Response};
 /// Default whole-request timeout of the HTTP clients.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Default longest silence while reading a response before it counts as stalled.
-pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+///
+/// As long as the whole-request timeout: a non-streaming server sends nothing,
+/// headers included, until the answer is complete, so on a slow or busy server
+/// a shorter silence limit would cut off every long answer (and a retry would
+/// start it over). Lower it only where answers are quick.
+pub const DEFAULT_READ_TIMEOUT: Duration = DEFAULT_TIMEOUT;
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest provider error message kept in a [`ModelError`].
