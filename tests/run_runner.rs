@@ -11,10 +11,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use refusal_bias::Error;
+use refusal_bias::analysis::standard_analyzers;
 use refusal_bias::classify::{Classification, RefusalClassifier, Verdict};
 use refusal_bias::model::{ChatRequest, ClientInfo, ModelClient, ModelError, Response, Usage};
 use refusal_bias::prompt::{Category, Prompt};
 use refusal_bias::record::Record;
+use refusal_bias::report::{Report, RunInfo};
 use refusal_bias::run::{
     Budget, BudgetLimit, Event, Journal, Price, RunConfig, RunSummary, Runner, SeedPolicy,
     Shutdown, StopCause,
@@ -220,6 +222,12 @@ async fn concurrency_1_and_64_give_identical_order_and_bytes() {
     assert_eq!(got, expected);
     let bytes = |rs: &[Record]| serde_json::to_vec(rs).unwrap();
     assert_eq!(bytes(&outputs[0]), bytes(&outputs[1]));
+    // And so are the reports, JSON and Markdown alike.
+    let report = |rs: &[Record]| {
+        let r = Report::build(RunInfo::default().count(rs), rs, &standard_analyzers());
+        (r.to_json(), r.to_markdown())
+    };
+    assert_eq!(report(&outputs[0]), report(&outputs[1]));
 }
 
 #[tokio::test]
