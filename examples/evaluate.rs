@@ -391,10 +391,38 @@ impl Observer for BarObserver {
     }
 }
 
+/// Prints the headline figures: refusal rate per model, the wording and
+/// authorization effects, and agreement with human labels where there are any.
+/// Everything else is in the report.
 fn print_summary(report: &Report) {
-    for section in &report.sections {
-        if let Some(line) = section.notes.first() {
-            println!("{}: {line}", section.title);
+    const HEADLINES: [&str; 4] = [
+        "human_agreement",
+        "refusal_rates_by_model",
+        "wording_effect",
+        "authorization_effect",
+    ];
+    for section in report
+        .sections
+        .iter()
+        .filter(|s| HEADLINES.contains(&s.id.as_str()))
+    {
+        println!("\n{}", section.title);
+        let not_computed = section.notes.iter().find(|n| n.starts_with("not computed"));
+        if let Some(note) = not_computed {
+            println!("  {note}");
+            continue;
+        }
+        if section.id == "human_agreement" {
+            section.notes.iter().for_each(|n| println!("  {n}"));
+        }
+        for table in &section.tables {
+            if !table.title.is_empty() {
+                println!("  {}", table.title);
+            }
+            println!("  {}", table.columns.join(" | "));
+            for row in &table.rows {
+                println!("  {}", row.join(" | "));
+            }
         }
     }
 }
