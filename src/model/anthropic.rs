@@ -13,12 +13,9 @@
 //! [`StopReason::ToolUse`]. An `overloaded_error` arrives as HTTP 529 and is
 //! a retryable [`ModelError`].
 
-use std::time::Instant;
-
 use async_trait::async_trait;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{Value, json};
-use tracing::Instrument;
 
 use super::http::{self, BuilderCore, Core};
 use super::{
@@ -122,8 +119,6 @@ impl ModelClient for AnthropicClient {
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<Response, ModelError> {
-        let span = http::call_span("anthropic", &self.core.model, request);
-        let started = Instant::now();
         let mut headers = vec![(
             HeaderName::from_static("anthropic-version"),
             HeaderValue::from_static(API_VERSION),
@@ -135,12 +130,16 @@ impl ModelClient for AnthropicClient {
             ));
         }
         let body = self.body(request);
-        let mut result = http::post_json(&self.core.client, &self.url, headers, &body, &span)
-            .instrument(span.clone())
-            .await
-            .and_then(|v| parse(&v));
-        http::finish(&span, started, &mut result);
-        result
+        http::call(
+            "anthropic",
+            &self.core,
+            &self.url,
+            request,
+            headers,
+            body,
+            parse,
+        )
+        .await
     }
 }
 

@@ -12,12 +12,9 @@
 //! `BLOCKLIST`, `SPII` and `IMAGE_SAFETY` to [`StopReason::Safety`], others to
 //! [`StopReason::Other`].
 
-use std::time::Instant;
-
 use async_trait::async_trait;
 use reqwest::header::HeaderName;
 use serde_json::{Value, json};
-use tracing::Instrument;
 
 use super::http::{self, BuilderCore, Core};
 use super::{
@@ -128,8 +125,6 @@ impl ModelClient for GeminiClient {
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<Response, ModelError> {
-        let span = http::call_span("gemini", &self.core.model, request);
-        let started = Instant::now();
         let mut headers = Vec::new();
         if let Some(key) = &self.core.key {
             headers.push((
@@ -138,12 +133,10 @@ impl ModelClient for GeminiClient {
             ));
         }
         let body = self.body(request);
-        let mut result = http::post_json(&self.core.client, &self.url, headers, &body, &span)
-            .instrument(span.clone())
-            .await
-            .and_then(|v| parse(&v));
-        http::finish(&span, started, &mut result);
-        result
+        http::call(
+            "gemini", &self.core, &self.url, request, headers, body, parse,
+        )
+        .await
     }
 }
 

@@ -262,6 +262,29 @@ fn parse_go_duration(s: &str) -> Option<u64> {
 }
 
 /// Opens the `model_call` span for one attempt of `request`.
+/// One model call: the `model_call` span, the POST, the provider's `parse`,
+/// and the span's closing fields (status, latency, tokens), whatever the outcome.
+pub(crate) async fn call(
+    provider: &str,
+    core: &Core,
+    url: &str,
+    request: &ChatRequest,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Value,
+    parse: fn(&Value) -> Result<Response, ModelError>,
+) -> Result<Response, ModelError> {
+    use tracing::Instrument;
+
+    let span = call_span(provider, &core.model, request);
+    let started = Instant::now();
+    let mut result = post_json(&core.client, url, headers, &body, &span)
+        .instrument(span.clone())
+        .await
+        .and_then(|v| parse(&v));
+    finish(&span, started, &mut result);
+    result
+}
+
 pub(crate) fn call_span(provider: &str, model: &str, request: &ChatRequest) -> tracing::Span {
     tracing::info_span!(
         "model_call",

@@ -19,12 +19,9 @@
 //!   flag), which maps to [`StopReason::ContentFilter`] with `block_reason`
 //!   `prompt_filter`.
 
-use std::time::Instant;
-
 use async_trait::async_trait;
 use reqwest::header::AUTHORIZATION;
 use serde_json::{Value, json};
-use tracing::Instrument;
 
 use super::http::{self, BuilderCore, Core};
 use super::{
@@ -135,8 +132,6 @@ impl ModelClient for OpenAiClient {
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<Response, ModelError> {
-        let span = http::call_span("openai", &self.core.model, request);
-        let started = Instant::now();
         let mut headers = Vec::new();
         if let Some(key) = &self.core.key {
             headers.push((
@@ -145,12 +140,10 @@ impl ModelClient for OpenAiClient {
             ));
         }
         let body = self.body(request);
-        let mut result = http::post_json(&self.core.client, &self.url, headers, &body, &span)
-            .instrument(span.clone())
-            .await
-            .and_then(|v| parse(&v));
-        http::finish(&span, started, &mut result);
-        result
+        http::call(
+            "openai", &self.core, &self.url, request, headers, body, parse,
+        )
+        .await
     }
 }
 
