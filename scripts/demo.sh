@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --example evaluate
 exec scripts/local-model.sh run sh -c \
-  'exec target/debug/examples/evaluate --base-url "$REFUSAL_BIAS_LIVE_URL" --model "$REFUSAL_BIAS_LIVE_MODEL" --concurrency 4 --max-tokens 160 "$@"' \
+  'exec target/debug/examples/evaluate --base-url "$REFUSAL_BIAS_LIVE_URL" --model "$REFUSAL_BIAS_LIVE_MODEL" --concurrency 4 --max-tokens 96 "$@"' \
   evaluate "$@"
