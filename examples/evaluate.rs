@@ -36,7 +36,7 @@ use refusal_bias::model::retry::{Retry, RetryPolicy};
 use refusal_bias::model::{ModelClient, Params};
 use refusal_bias::prompt::{self, Prompt};
 use refusal_bias::report::{Report, RunInfo};
-use refusal_bias::run::{Budget, Event, Observer, RunConfig, Runner, SeedPolicy, Shutdown};
+use refusal_bias::run::{Budget, Event, Observer, Price, RunConfig, Runner, SeedPolicy, Shutdown};
 
 const USAGE: &str = "\
 usage: evaluate (--base-url URL --model NAME | --replay FILE) [options]
@@ -62,6 +62,9 @@ run:
   --timeout SECS        whole-request timeout (default 120)
   --seed N              draw i of each prompt uses seed N + i (where the server takes one)
   --max-requests N      stop cleanly after N requests (the report covers what finished)
+  --max-total-tokens N  stop cleanly once N tokens (input and output) have been used
+  --max-cost C          stop cleanly once the estimated cost reaches C; needs --price
+  --price IN,OUT        the model's price per million input and output tokens
   --retry-errors        on resume, send failed requests again
   --allow-config-mismatch
                         resume a journal written with other prompts or settings,
@@ -84,6 +87,9 @@ struct Args {
     timeout: Duration,
     seed: Option<u64>,
     max_requests: Option<u64>,
+    max_total_tokens: Option<u64>,
+    max_cost: Option<f64>,
+    price: Option<(f64, f64)>,
     retry_errors: bool,
     allow_config_mismatch: bool,
 }
@@ -105,6 +111,9 @@ fn parse_args() -> Result<Args, String> {
         timeout: Duration::from_secs(120),
         seed: None,
         max_requests: None,
+        max_total_tokens: None,
+        max_cost: None,
+        price: None,
         retry_errors: false,
         allow_config_mismatch: false,
     };
@@ -127,11 +136,23 @@ fn parse_args() -> Result<Args, String> {
             "--timeout" => args.timeout = Duration::from_secs(number(&flag, &value()?)?),
             "--seed" => args.seed = Some(number(&flag, &value()?)?),
             "--max-requests" => args.max_requests = Some(number(&flag, &value()?)?),
+            "--max-total-tokens" => args.max_total_tokens = Some(number(&flag, &value()?)?),
+            "--max-cost" => args.max_cost = Some(number(&flag, &value()?)?),
+            "--price" => {
+                let v = value()?;
+                let (input, output) = v
+                    .split_once(',')
+                    .ok_or_else(|| format!("--price: `{v}` is not IN,OUT"))?;
+                args.price = Some((number(&flag, input)?, number(&flag, output)?));
+            }
             "--retry-errors" => args.retry_errors = true,
             "--allow-config-mismatch" => args.allow_config_mismatch = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument `{other}`")),
         }
+    }
+    if args.max_cost.is_some() && args.price.is_none() {
+        return Err("--max-cost needs --price IN,OUT".into());
     }
     if !matches!(args.protocol.as_str(), "openai" | "anthropic") {
         return Err(format!("unknown protocol `{}`", args.protocol));
@@ -197,10 +218,7 @@ async fn evaluate(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         seed: args
             .seed
             .map_or(SeedPolicy::AsGiven, |base| SeedPolicy::PerSample { base }),
-        budget: match args.max_requests {
-            Some(n) => Budget::unlimited().with_max_requests(n),
-            None => Budget::unlimited(),
-        },
+        budget: budget(&args, &client.info().model),
         retry_errors: args.retry_errors,
         allow_config_mismatch: args.allow_config_mismatch,
         ..RunConfig::default()
@@ -349,6 +367,23 @@ fn csv_header(path: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
         .iter()
         .map(|h| h.trim().to_string())
         .collect())
+}
+
+fn budget(args: &Args, model: &str) -> Budget {
+    let mut budget = Budget::unlimited();
+    if let Some(n) = args.max_requests {
+        budget = budget.with_max_requests(n);
+    }
+    if let Some(n) = args.max_total_tokens {
+        budget = budget.with_max_tokens(n);
+    }
+    if let Some(cost) = args.max_cost {
+        budget = budget.with_max_cost(cost);
+    }
+    if let Some((input, output)) = args.price {
+        budget = budget.with_price(model, Price::per_million(input, output));
+    }
+    budget
 }
 
 fn fresh_out_dir() -> PathBuf {
