@@ -16,28 +16,7 @@ use refusal_bias::model::anthropic::AnthropicClient;
 use refusal_bias::model::openai::OpenAiClient;
 use refusal_bias::model::retry::{Retry, RetryPolicy};
 use refusal_bias::model::{ModelClient, Params, StopReason};
-use support::request;
-
-fn live() -> Option<(String, String)> {
-    let url = std::env::var("REFUSAL_BIAS_LIVE_URL")
-        .ok()
-        .filter(|s| !s.is_empty());
-    let model = std::env::var("REFUSAL_BIAS_LIVE_MODEL")
-        .ok()
-        .filter(|s| !s.is_empty());
-    match (url, model) {
-        (Some(u), Some(m)) => Some((u, m)),
-        _ => {
-            assert!(
-                std::env::var("REFUSAL_BIAS_REQUIRE_LIVE").as_deref() != Ok("1"),
-                "REFUSAL_BIAS_REQUIRE_LIVE=1 but REFUSAL_BIAS_LIVE_URL or \
-                 REFUSAL_BIAS_LIVE_MODEL is unset"
-            );
-            println!("skipping: REFUSAL_BIAS_LIVE_URL or REFUSAL_BIAS_LIVE_MODEL is unset");
-            None
-        }
-    }
-}
+use support::{live, request};
 
 fn params(max_tokens: u32) -> Params {
     Params {

@@ -6,6 +6,8 @@
 //! does). Without them the test prints "skipping: ..." and passes, unless
 //! `REFUSAL_BIAS_REQUIRE_LIVE=1`, which makes it fail.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,27 +20,7 @@ use refusal_bias::model::{ModelClient, Params};
 use refusal_bias::prompt::{Category, corpus};
 use refusal_bias::report::{Report, RunInfo};
 use refusal_bias::run::{Budget, Journal, RunConfig, Runner, Shutdown};
-
-fn live() -> Option<(String, String)> {
-    let url = std::env::var("REFUSAL_BIAS_LIVE_URL")
-        .ok()
-        .filter(|s| !s.is_empty());
-    let model = std::env::var("REFUSAL_BIAS_LIVE_MODEL")
-        .ok()
-        .filter(|s| !s.is_empty());
-    match (url, model) {
-        (Some(u), Some(m)) => Some((u, m)),
-        _ => {
-            assert!(
-                std::env::var("REFUSAL_BIAS_REQUIRE_LIVE").as_deref() != Ok("1"),
-                "REFUSAL_BIAS_REQUIRE_LIVE=1 but REFUSAL_BIAS_LIVE_URL or \
-                 REFUSAL_BIAS_LIVE_MODEL is unset"
-            );
-            println!("skipping: REFUSAL_BIAS_LIVE_URL or REFUSAL_BIAS_LIVE_MODEL is unset");
-            None
-        }
-    }
-}
+use support::live;
 
 #[tokio::test]
 async fn corpus_subset_end_to_end_with_resume() {

@@ -262,3 +262,23 @@ pub fn request(prompt_id: &str, text: &str) -> refusal_bias::model::ChatRequest 
         params: refusal_bias::model::Params::default(),
     }
 }
+
+/// The live local model server's base URL and model name, from
+/// `REFUSAL_BIAS_LIVE_URL` and `REFUSAL_BIAS_LIVE_MODEL`. Without them it prints
+/// "skipping: ..." and returns `None`, unless `REFUSAL_BIAS_REQUIRE_LIVE=1`,
+/// which makes the calling test fail.
+pub fn live() -> Option<(String, String)> {
+    let var = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
+    match (var("REFUSAL_BIAS_LIVE_URL"), var("REFUSAL_BIAS_LIVE_MODEL")) {
+        (Some(url), Some(model)) => Some((url, model)),
+        _ => {
+            assert!(
+                std::env::var("REFUSAL_BIAS_REQUIRE_LIVE").as_deref() != Ok("1"),
+                "REFUSAL_BIAS_REQUIRE_LIVE=1 but REFUSAL_BIAS_LIVE_URL or \
+                 REFUSAL_BIAS_LIVE_MODEL is unset"
+            );
+            println!("skipping: REFUSAL_BIAS_LIVE_URL or REFUSAL_BIAS_LIVE_MODEL is unset");
+            None
+        }
+    }
+}
