@@ -6,6 +6,8 @@
 //! does). Without them the test prints "skipping: ..." and passes, unless
 //! `REFUSAL_BIAS_REQUIRE_LIVE=1`, which makes it fail.
 
+#![cfg(feature = "http")]
+
 mod support;
 
 use std::collections::BTreeSet;
