@@ -96,7 +96,7 @@ fn answer(stream: TcpStream, rng: &Mutex<ChaCha8Rng>, served: &AtomicU64) -> std
     std::thread::sleep(Duration::from_millis(delay));
     let text = req["text"].as_str().unwrap_or_default();
     let sample = req["sample"].as_u64().unwrap_or_default();
-    let reply = if text.contains("exploit") && sample % 2 == 0 {
+    let reply = if text.contains("exploit") && sample.is_multiple_of(2) {
         "I can't help with exploits.".to_string()
     } else {
         format!(
