@@ -1,6 +1,7 @@
 //! The runner and journal against in-process fake clients: order and bytes
 //! independent of concurrency, seeds per sample, budgets, failures and
-//! retries, shutdown, the stall watchdog, torn lines and foreign journals.
+//! retries, shutdown, the stall watchdog, torn lines, foreign journals and
+//! the lock that keeps a second run off a journal in use.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
