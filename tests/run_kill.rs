@@ -1,5 +1,7 @@
 //! Kill a journaled run with SIGKILL at random points, resume it each time,
-//! and check that nothing is lost or done twice.
+//! and check that nothing is lost or done twice. Along the way: the child
+//! holds the journal's lock while it runs, and a killed child releases it
+//! (each resume would fail otherwise).
 //!
 //! The test binary re-executes itself: `kill_child` (ignored unless selected,
 //! and inert without `RB_KILL_CHILD`) is the child process, which runs the
@@ -96,7 +98,7 @@ fn answer(stream: TcpStream, rng: &Mutex<ChaCha8Rng>, served: &AtomicU64) -> std
     std::thread::sleep(Duration::from_millis(delay));
     let text = req["text"].as_str().unwrap_or_default();
     let sample = req["sample"].as_u64().unwrap_or_default();
-    let reply = if text.contains("exploit") && sample % 2 == 0 {
+    let reply = if text.contains("exploit") && sample.is_multiple_of(2) {
         "I can't help with exploits.".to_string()
     } else {
         format!(
@@ -365,6 +367,18 @@ fn sigkill_at_random_points_then_resume_equals_uninterrupted() {
             std::thread::sleep(Duration::from_millis(rng.random_range(0..=5)));
         }
         let exited_by_itself = proc.try_wait().unwrap().is_some();
+        // Across processes the journal is locked while the child runs: a
+        // lock we can take means the child's run has returned, so the
+        // journal is complete. (Held by the child: `WouldBlock`.)
+        let mut locked_by_child = false;
+        if round > 0 && !exited_by_itself {
+            let f = std::fs::File::open(&path).unwrap();
+            match f.try_lock() {
+                Err(std::fs::TryLockError::WouldBlock) => locked_by_child = true,
+                Ok(()) => assert_eq!(complete_lines(&path), 1 + TOTAL),
+                Err(std::fs::TryLockError::Error(e)) => panic!("cannot test the lock: {e}"),
+            }
+        }
         proc.kill().unwrap(); // SIGKILL on Unix
         proc.wait().unwrap();
         // Whatever the kill point, the journal reads (a torn last line at most).
@@ -376,6 +390,9 @@ fn sigkill_at_random_points_then_resume_equals_uninterrupted() {
             assert_eq!(keys.len(), n, "a key journaled twice after round {round}");
             if !exited_by_itself && n > before && n < TOTAL {
                 mid_run_kills += 1;
+                if round > 0 {
+                    assert!(locked_by_child, "journal unlocked mid-run in round {round}");
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The runner and journal against in-process fake clients: order and bytes
 //! independent of concurrency, seeds per sample, budgets, failures and
-//! retries, shutdown, the stall watchdog, torn lines and foreign journals.
+//! retries, shutdown, the stall watchdog, torn lines, foreign journals and
+//! the lock that keeps a second run off a journal in use.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -897,4 +898,103 @@ async fn resumed_records_carry_the_current_labels() {
         Journal::read(&path).unwrap().records[1].prompt.category,
         None
     );
+}
+
+/// Answers only once released: each request signals `started`, then waits
+/// for a permit on `release`.
+struct Gated {
+    started: tokio::sync::Notify,
+    release: tokio::sync::Semaphore,
+    calls: AtomicU64,
+}
+
+#[async_trait]
+impl ModelClient for Gated {
+    fn info(&self) -> ClientInfo {
+        ClientInfo {
+            provider: "fake".into(),
+            base_url: None,
+            model: "m".into(),
+        }
+    }
+
+    async fn complete(&self, _req: &ChatRequest) -> Result<Response, ModelError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.started.notify_one();
+        let _permit = self.release.acquire().await.unwrap();
+        Ok(Response::text("Sure, here is how."))
+    }
+}
+
+#[tokio::test]
+async fn a_second_run_on_a_journal_in_use_fails_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let ps = prompts(4);
+    let gated = Arc::new(Gated {
+        started: tokio::sync::Notify::new(),
+        release: tokio::sync::Semaphore::new(0),
+        calls: AtomicU64::new(0),
+    });
+    let first_model: Arc<dyn ModelClient> = gated.clone();
+    let runner = Runner::new(RunConfig::default());
+    let first = runner.run(
+        &ps,
+        std::slice::from_ref(&first_model),
+        Arc::new(Keyword),
+        &path,
+        Shutdown::manual(),
+    );
+    let second_model = Arc::new(Fake::new("m", 0));
+    let second = async {
+        // The first run has sent a request, so it holds the journal.
+        gated.started.notified().await;
+        let err = run(
+            RunConfig::default(),
+            &ps,
+            std::slice::from_ref(&second_model),
+            &path,
+        )
+        .await
+        .unwrap_err();
+        let Error::Config(msg) = &err else {
+            panic!("expected a configuration error, got {err:?}");
+        };
+        assert_eq!(
+            msg,
+            &format!("journal {} is in use by another run", path.display())
+        );
+        // Refused before any request, and before touching the file: the
+        // header is still the only line.
+        assert_eq!(second_model.calls(), 0);
+        assert_eq!(journal_lines(&path), 1);
+        // Creating over it is refused too, and truncates nothing.
+        let header = Journal::read(&path).unwrap().header;
+        assert!(matches!(
+            Journal::create(&path, &header),
+            Err(Error::Config(m)) if m.contains("is in use by another run")
+        ));
+        assert_eq!(journal_lines(&path), 1);
+        // Reading takes no lock.
+        assert_eq!(Journal::read(&path).unwrap().records.len(), 0);
+        gated.release.add_permits(ps.len());
+    };
+    let (first, ()) = tokio::join!(first, second);
+    let first = first.unwrap();
+    assert_eq!(first.counts.new, 4);
+    assert_eq!(gated.calls.load(Ordering::SeqCst), 4);
+
+    // Once the first run has returned, the journal is free: a second run
+    // resumes all four records and sends nothing.
+    let s = run(
+        RunConfig::default(),
+        &ps,
+        std::slice::from_ref(&second_model),
+        &path,
+    )
+    .await
+    .unwrap();
+    assert_eq!((s.counts.resumed, s.counts.new), (4, 0));
+    assert_eq!(second_model.calls(), 0);
+    assert_eq!(journal_lines(&path), 1 + 4);
 }

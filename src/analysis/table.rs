@@ -125,10 +125,10 @@ impl<'a> Interner<'a> {
     }
 
     fn id(&mut self, s: &'a str) -> u32 {
-        if let Some((l, id)) = self.last {
-            if l == s {
-                return id;
-            }
+        if let Some((l, id)) = self.last
+            && l == s
+        {
+            return id;
         }
         let next = self.ids.len() as u32;
         let id = *self.ids.entry(s).or_insert(next);

@@ -102,16 +102,15 @@ pub(crate) fn normalize(text: &str) -> Normalized<'_> {
             push(&mut out, &mut map, c.encode_utf8(&mut buf), at);
             continue;
         }
-        if is_combining_mark(c) {
-            if let Some(prev) = out.chars().next_back() {
-                if let Some(composed) = compose(prev, c) {
-                    let keep = map[out.len() - prev.len_utf8()];
-                    out.truncate(out.len() - prev.len_utf8());
-                    map.truncate(out.len());
-                    push(&mut out, &mut map, composed.encode_utf8(&mut buf), keep);
-                    continue;
-                }
-            }
+        if is_combining_mark(c)
+            && let Some(prev) = out.chars().next_back()
+            && let Some(composed) = compose(prev, c)
+        {
+            let keep = map[out.len() - prev.len_utf8()];
+            out.truncate(out.len() - prev.len_utf8());
+            map.truncate(out.len());
+            push(&mut out, &mut map, composed.encode_utf8(&mut buf), keep);
+            continue;
         }
         // NFKC per character, not over the whole string: sequences that only
         // compose across several marks stay decomposed. Running full NFKC

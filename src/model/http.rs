@@ -207,16 +207,18 @@ pub fn retry_after_ms(headers: &HeaderMap, now: SystemTime) -> Option<u64> {
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        if ms.is_finite() && ms >= 0.0 {
-            return Some(ms.ceil() as u64);
-        }
+    if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
+        && ms.is_finite()
+        && ms >= 0.0
+    {
+        return Some(ms.ceil() as u64);
     }
     if let Some(v) = get("retry-after") {
-        if let Ok(secs) = v.parse::<f64>() {
-            if secs.is_finite() && secs >= 0.0 {
-                return Some((secs * 1000.0).ceil() as u64);
-            }
+        if let Ok(secs) = v.parse::<f64>()
+            && secs.is_finite()
+            && secs >= 0.0
+        {
+            return Some((secs * 1000.0).ceil() as u64);
         }
         if let Ok(when) = httpdate::parse_http_date(v) {
             let wait = when.duration_since(now).unwrap_or(Duration::ZERO);
@@ -439,10 +441,10 @@ impl BuilderCore {
             (None, Some(var)) => super::secret::ApiKey::from_env(var)?,
             (None, None) => None,
         };
-        if key.is_none() {
-            if let Some(var) = &self.api_key_env {
-                tracing::debug!(variable = %var, "api key variable unset; sending no key");
-            }
+        if key.is_none()
+            && let Some(var) = &self.api_key_env
+        {
+            tracing::debug!(variable = %var, "api key variable unset; sending no key");
         }
         Ok(Core {
             client: build_client(self.timeouts)?,

@@ -107,12 +107,12 @@ impl<C: ModelClient> ModelClient for RateLimit<C> {
             take(t, reserved, *burst).await;
         }
         let result = self.inner.complete(request).await;
-        if let (Some((t, burst)), Ok(r)) = (&self.tokens, &result) {
-            if let Some(u) = r.usage {
-                let used = (u.input_tokens + u.output_tokens).min(u64::from(u32::MAX)) as u32;
-                if used > reserved {
-                    take(t, used - reserved, *burst).await;
-                }
+        if let (Some((t, burst)), Ok(r)) = (&self.tokens, &result)
+            && let Some(u) = r.usage
+        {
+            let used = (u.input_tokens + u.output_tokens).min(u64::from(u32::MAX)) as u32;
+            if used > reserved {
+                take(t, used - reserved, *burst).await;
             }
         }
         result

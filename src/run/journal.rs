@@ -425,6 +425,16 @@ impl JournalContents {
 /// crash can take (a record finished during a long quiet spell waits for the
 /// next append or the end of the run).
 ///
+/// # One run at a time
+///
+/// [`Journal::create`] and [`Journal::resume`] take an exclusive advisory
+/// lock on the file (`File::try_lock`) before touching it, and the
+/// [`Journal`] holds it until dropped; a second writer, in this process or
+/// another, fails at once with [`Error::Config`]. The operating system drops
+/// the lock when its holder exits, killed or not. Readers
+/// ([`Journal::read`], [`JournalReader`]) take no lock. The lock is advisory:
+/// it keeps out other runs of this crate, not programs that ignore it.
+///
 /// # Torn lines and superseded records
 ///
 /// A last line without its final newline is the trace of a write cut short: a
@@ -478,17 +488,33 @@ impl Journal {
 
     /// Creates a new journal at `path` (replacing any file there) and writes
     /// its header.
+    ///
+    /// The returned journal holds an exclusive advisory lock on the file
+    /// until it is dropped. If another [`Journal`] (in this process or
+    /// another) holds it, this fails with [`Error::Config`] and leaves the
+    /// file untouched.
     pub fn create(path: impl AsRef<Path>, header: &JournalHeader) -> Result<Journal> {
         let path = path.as_ref();
-        let mut file = OpenOptions::new()
+        // No `truncate(true)` here: the file may only be emptied once the lock
+        // is ours, or a running journal would be wiped.
+        let file = OpenOptions::new()
             .create(true)
             .write(true)
-            .truncate(true)
+            .truncate(false)
             .open(path)
             .map_err(|e| Error::io(path, e))?;
+        lock_exclusive(&file, path)?;
+        Journal::start(path, file, header)
+    }
+
+    /// Empties the locked `file` and writes `header` as its first line.
+    fn start(path: &Path, mut file: File, header: &JournalHeader) -> Result<Journal> {
         let mut line = serde_json::to_vec(header)
             .map_err(|e| Error::Config(format!("cannot serialize journal header: {e}")))?;
         line.push(b'\n');
+        file.set_len(0).map_err(|e| Error::io(path, e))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(path, e))?;
         file.write_all(&line).map_err(|e| Error::io(path, e))?;
         file.sync_all().map_err(|e| Error::io(path, e))?;
         sync_parent_dir(path);
@@ -510,10 +536,12 @@ impl Journal {
     /// Each record already in the file is passed to `on_record` in file
     /// order; a torn last line is cut off before anything is appended.
     ///
-    /// Nothing stops two processes from appending to one journal at once;
-    /// their keys would then be done twice.
-    // Known shortcoming: an advisory lock (`File::try_lock`, stable since Rust
-    // 1.89) would prevent that once the crate's MSRV (1.85) allows it.
+    /// The file is locked (an exclusive advisory lock) before it is read, and
+    /// the lock is held until the returned [`Journal`] is dropped, so that no
+    /// two runs append to one journal at once. A journal locked by another
+    /// run fails at once with [`Error::Config`] ("journal X is in use by
+    /// another run"), before anything is read or written. The lock goes with
+    /// the process: one that is killed releases it.
     pub fn resume(
         path: impl AsRef<Path>,
         header: &JournalHeader,
@@ -521,18 +549,23 @@ impl Journal {
         mut on_record: impl FnMut(Record),
     ) -> Result<(Journal, ResumeInfo)> {
         let path = path.as_ref();
-        let exists = match std::fs::metadata(path) {
-            Ok(m) => m.len() > 0,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => return Err(Error::io(path, e)),
-        };
+        // Open (creating if need be, truncating nothing) and lock first, so
+        // that what is read below cannot change under us.
+        let mut file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        lock_exclusive(&file, path)?;
+        let exists = file.metadata().map_err(|e| Error::io(path, e))?.len() > 0;
         let reader = if exists {
             JournalReader::open_inner(path)?
         } else {
             None
         };
         let Some(mut reader) = reader else {
-            return Ok((Journal::create(path, header)?, ResumeInfo::default()));
+            return Ok((Journal::start(path, file, header)?, ResumeInfo::default()));
         };
         let mut info = ResumeInfo {
             existed: true,
@@ -568,10 +601,6 @@ impl Journal {
         info.torn = reader.torn;
         let valid_len = reader.valid_len();
         drop(reader);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
         if info.torn.is_some() {
             file.set_len(valid_len).map_err(|e| Error::io(path, e))?;
             file.sync_all().map_err(|e| Error::io(path, e))?;
@@ -631,6 +660,22 @@ impl Journal {
         }
         self.last_sync = Instant::now();
         Ok(())
+    }
+}
+
+/// Takes an exclusive advisory lock on `file` without waiting; a lock held
+/// elsewhere is a configuration error naming `path`.
+fn lock_exclusive(file: &File, path: &Path) -> Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            tracing::warn!(journal = %path.display(), "journal is locked by another run");
+            Err(Error::Config(format!(
+                "journal {} is in use by another run",
+                path.display()
+            )))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, e)),
     }
 }
 

@@ -4,9 +4,10 @@
 //! bounded concurrency; classifies each response as soon as it arrives; and
 //! appends each [`Record`] to a [`Journal`] as it completes. Started again on
 //! the same journal, it resumes: each (prompt id, model, sample) is done
-//! exactly once across all runs. It stops cleanly on a [`Budget`] or a
-//! [`Shutdown`], and returns the records in a fixed order (prompt order, then
-//! model order, then sample) whatever the concurrency.
+//! exactly once across all runs; the journal is locked for the whole run, so
+//! a second run on it fails at once instead. It stops cleanly on a [`Budget`]
+//! or a [`Shutdown`], and returns the records in a fixed order (prompt order,
+//! then model order, then sample) whatever the concurrency.
 //!
 //! Progress goes to `tracing` (`run started`, `run progress` every
 //! [`RunConfig::progress_every`], `run stalled` warnings from the watchdog,

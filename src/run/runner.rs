@@ -158,6 +158,11 @@ impl Runner {
     /// journal from another configuration, unless allowed) and journal I/O.
     /// Failed requests are records, not errors.
     ///
+    /// The journal is locked from the start of the call until it returns: a
+    /// run on a journal that another run (in this process or another) holds
+    /// fails at once with [`Error::Config`] ("journal X is in use by another
+    /// run"), before any request is sent.
+    ///
     /// Journal writes are plain blocking writes made from this future (one
     /// line per record, an `fsync` at the cadence in [`crate::run::Journal`]).
     pub async fn run(

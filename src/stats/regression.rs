@@ -43,7 +43,7 @@ impl Design {
         if names.is_empty() {
             return Err(StatsError::Invalid("design without columns".into()));
         }
-        if values.len() % names.len() != 0 {
+        if !values.len().is_multiple_of(names.len()) {
             return Err(StatsError::Invalid(format!(
                 "{} values do not fill rows of {} columns",
                 values.len(),
