@@ -310,9 +310,7 @@ fn build_client(args: &Args) -> Result<Arc<dyn ModelClient>, Box<dyn std::error:
         unreachable!("parse_args checked the model arguments");
     };
     if args.protocol == "anthropic" {
-        let mut builder = AnthropicClient::builder(url, model)
-            .timeout(args.timeout)
-            .read_timeout(args.timeout);
+        let mut builder = AnthropicClient::builder(url, model).timeout(args.timeout);
         if let Some(var) = &args.api_key_env {
             builder = builder.api_key_env(var);
         }
@@ -321,9 +319,7 @@ fn build_client(args: &Args) -> Result<Arc<dyn ModelClient>, Box<dyn std::error:
             RetryPolicy::default(),
         )));
     }
-    let mut builder = OpenAiClient::builder(url, model)
-        .timeout(args.timeout)
-        .read_timeout(args.timeout);
+    let mut builder = OpenAiClient::builder(url, model).timeout(args.timeout);
     if let Some(var) = &args.api_key_env {
         builder = builder.api_key_env(var);
     }

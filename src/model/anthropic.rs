@@ -111,11 +111,7 @@ impl AnthropicBuilder {
 #[async_trait]
 impl ModelClient for AnthropicClient {
     fn info(&self) -> ClientInfo {
-        ClientInfo {
-            provider: "anthropic".into(),
-            base_url: Some(self.core.base_url.clone()),
-            model: self.core.model.clone(),
-        }
+        self.core.info("anthropic")
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<Response, ModelError> {
@@ -123,12 +119,10 @@ impl ModelClient for AnthropicClient {
             HeaderName::from_static("anthropic-version"),
             HeaderValue::from_static(API_VERSION),
         )];
-        if let Some(key) = &self.core.key {
-            headers.push((
-                HeaderName::from_static("x-api-key"),
-                http::secret_header(key.expose())?,
-            ));
-        }
+        headers.extend(
+            self.core
+                .key_header(HeaderName::from_static("x-api-key"), str::to_owned)?,
+        );
         let body = self.body(request);
         http::call(
             "anthropic",

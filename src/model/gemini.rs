@@ -117,21 +117,15 @@ impl GeminiBuilder {
 #[async_trait]
 impl ModelClient for GeminiClient {
     fn info(&self) -> ClientInfo {
-        ClientInfo {
-            provider: "gemini".into(),
-            base_url: Some(self.core.base_url.clone()),
-            model: self.core.model.clone(),
-        }
+        self.core.info("gemini")
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<Response, ModelError> {
-        let mut headers = Vec::new();
-        if let Some(key) = &self.core.key {
-            headers.push((
-                HeaderName::from_static("x-goog-api-key"),
-                http::secret_header(key.expose())?,
-            ));
-        }
+        let headers = self
+            .core
+            .key_header(HeaderName::from_static("x-goog-api-key"), str::to_owned)?
+            .into_iter()
+            .collect();
         let body = self.body(request);
         http::call(
             "gemini", &self.core, &self.url, request, headers, body, parse,

@@ -12,13 +12,6 @@ use super::{ChatRequest, ErrorKind, ModelError, Response};
 
 /// Default whole-request timeout of the HTTP clients.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
-/// Default longest silence while reading a response before it counts as stalled.
-///
-/// As long as the whole-request timeout: a non-streaming server sends nothing,
-/// headers included, until the answer is complete, so on a slow or busy server
-/// a shorter silence limit would cut off every long answer (and a retry would
-/// start it over). Lower it only where answers are quick.
-pub const DEFAULT_READ_TIMEOUT: Duration = DEFAULT_TIMEOUT;
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest provider error message kept in a [`ModelError`].
@@ -28,7 +21,11 @@ const MAX_ERROR_MESSAGE: usize = 300;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Timeouts {
     pub(crate) total: Duration,
-    pub(crate) read: Duration,
+    /// `None`: as long as `total`. A non-streaming server sends nothing,
+    /// headers included, until its answer is complete, so on a slow or busy
+    /// server a shorter silence limit would cut off every long answer (and a
+    /// retry would start it over).
+    pub(crate) read: Option<Duration>,
     pub(crate) connect: Duration,
 }
 
@@ -36,7 +33,7 @@ impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             total: DEFAULT_TIMEOUT,
-            read: DEFAULT_READ_TIMEOUT,
+            read: None,
             connect: DEFAULT_CONNECT_TIMEOUT,
         }
     }
@@ -46,7 +43,7 @@ impl Default for Timeouts {
 pub(crate) fn build_client(t: Timeouts) -> Result<reqwest::Client, ModelError> {
     reqwest::Client::builder()
         .timeout(t.total)
-        .read_timeout(t.read)
+        .read_timeout(t.read.unwrap_or(t.total))
         .connect_timeout(t.connect)
         .build()
         .map_err(|e| ModelError::new(ErrorKind::Config, format!("cannot build http client: {e}")))
@@ -467,6 +464,28 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// The client's identity as `provider`, without secrets.
+    pub(crate) fn info(&self, provider: &str) -> super::ClientInfo {
+        super::ClientInfo {
+            provider: provider.into(),
+            base_url: Some(self.base_url.clone()),
+            model: self.model.clone(),
+        }
+    }
+
+    /// The API key as the header `name`, its value made by `value` from the
+    /// key; nothing when the client has no key. The header is marked sensitive.
+    pub(crate) fn key_header(
+        &self,
+        name: HeaderName,
+        value: impl FnOnce(&str) -> String,
+    ) -> Result<Option<(HeaderName, HeaderValue)>, ModelError> {
+        self.key
+            .as_ref()
+            .map(|key| Ok((name, secret_header(&value(key.expose()))?)))
+            .transpose()
+    }
+
     /// The request's parameters, each falling back to the client default.
     pub(crate) fn params(&self, request: &ChatRequest) -> super::Params {
         let (r, d) = (&request.params, &self.defaults);
@@ -526,9 +545,10 @@ macro_rules! builder_methods {
         }
 
         /// Longest silence while reading before the body counts as stalled
-        /// (default 60 s).
+        /// (default: the whole-request timeout, since a non-streaming server
+        /// is silent until its answer is complete).
         pub fn read_timeout(mut self, d: std::time::Duration) -> Self {
-            self.core.timeouts.read = d;
+            self.core.timeouts.read = Some(d);
             self
         }
 

@@ -124,21 +124,15 @@ impl OpenAiBuilder {
 #[async_trait]
 impl ModelClient for OpenAiClient {
     fn info(&self) -> ClientInfo {
-        ClientInfo {
-            provider: "openai".into(),
-            base_url: Some(self.core.base_url.clone()),
-            model: self.core.model.clone(),
-        }
+        self.core.info("openai")
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<Response, ModelError> {
-        let mut headers = Vec::new();
-        if let Some(key) = &self.core.key {
-            headers.push((
-                AUTHORIZATION,
-                http::secret_header(&format!("Bearer {}", key.expose()))?,
-            ));
-        }
+        let headers = self
+            .core
+            .key_header(AUTHORIZATION, |key| format!("Bearer {key}"))?
+            .into_iter()
+            .collect();
         let body = self.body(request);
         http::call(
             "openai", &self.core, &self.url, request, headers, body, parse,
