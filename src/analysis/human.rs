@@ -19,15 +19,20 @@ use crate::report::{Section, Table};
 /// are counted as unscored, never dropped silently.
 #[derive(Debug, Clone, Default)]
 pub struct HumanAgreement {
-    labels: BTreeMap<(String, String), Verdict>,
+    /// Model label -> prompt id -> human label, so a lookup borrows its keys.
+    labels: BTreeMap<String, BTreeMap<String, Verdict>>,
     level: f64,
 }
 
 impl HumanAgreement {
     /// Labels keyed by (model label, prompt id), with 95% kappa intervals.
     pub fn new(labels: BTreeMap<(String, String), Verdict>) -> Self {
+        let mut by_model: BTreeMap<String, BTreeMap<String, Verdict>> = BTreeMap::new();
+        for ((model, id), verdict) in labels {
+            by_model.entry(model).or_default().insert(id, verdict);
+        }
         HumanAgreement {
-            labels,
+            labels: by_model,
             level: 0.95,
         }
     }
@@ -38,7 +43,7 @@ impl HumanAgreement {
         let pairs: Vec<(Verdict, Verdict)> = records
             .iter()
             .filter_map(|r| {
-                let gold = self.labels.get(&(r.model.clone(), r.prompt.id.clone()));
+                let gold = self.labels.get(&r.model).and_then(|m| m.get(&r.prompt.id));
                 match gold {
                     // A failed request has no verdict: it scores as unscored.
                     Some(&gold) => Some((gold, r.verdict().unwrap_or(Verdict::Undetermined))),
